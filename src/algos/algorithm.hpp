@@ -1,0 +1,42 @@
+// src/algos/algorithm.hpp — the interface every convolution algorithm implements.
+//
+// An algorithm says whether it takes a (problem, direction) and, if not, why; builds its
+// precomputed state once (packed weights, blocking) for a plan; and executes on validated
+// logical views. The dispatcher (src/dispatch) walks an ordered list of these.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "convkit/conv.hpp"
+#include "core/view.hpp"
+
+namespace convkit::detail {
+
+/// Validated views for one execution; which members are set depends on the direction.
+struct ConvArgs {
+  View5 x, w, y;         // forward: x, w → y; backward_weights: y holds dy, x → w holds dw
+  View5 dx;              // backward_data: y holds dy, w → dx
+  const View1* bias = nullptr;  // forward / backward_data bias, or backward_bias's result
+};
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  /// Printable name, also the name users force it by ("reference", ...).
+  virtual const char* name() const = 0;
+  /// Empty when the algorithm takes the problem, else why it declines.
+  virtual std::string declines(const ConvProblem& p, Direction d) const = 0;
+  /// Precomputed state kept by the plan (may be null).
+  virtual std::shared_ptr<void> prepare(const ConvProblem& p, Direction d) const {
+    (void)p;
+    (void)d;
+    return nullptr;
+  }
+  virtual std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction d) const = 0;
+  virtual void execute(const ConvProblem& p, Direction d, const void* state,
+                       const ConvArgs& args) const = 0;
+};
+
+}  // namespace convkit::detail

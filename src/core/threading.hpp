@@ -1,0 +1,26 @@
+// src/core/threading.hpp — the thread pool behind every parallel loop.
+//
+// parallel_for splits [0, n) into one contiguous chunk per thread (static partitioning).
+// Algorithms make each work item's result independent of which thread computes it and of
+// the chunking, which is what makes results bitwise identical for any thread count.
+// When another caller is already using the pool (user threads calling convkit concurrently)
+// the loop runs on the calling thread alone; the result is the same either way.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace convkit::detail {
+
+/// fn(begin, end, thread_index) is called for disjoint chunks covering [0, n).
+/// thread_index < the returned number of chunks <= max_threads.
+using ChunkFn = std::function<void(std::int64_t begin, std::int64_t end, int thread_index)>;
+
+/// Number of threads a parallel_for started now would use at most.
+int current_num_threads();
+
+/// Runs fn over [0, n) with up to current_num_threads() threads; returns after every chunk ran.
+/// Exceptions thrown by fn are rethrown on the calling thread (the first one).
+void parallel_for(std::int64_t n, const ChunkFn& fn);
+
+}  // namespace convkit::detail

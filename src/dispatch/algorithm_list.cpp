@@ -1,0 +1,42 @@
+// src/dispatch/algorithm_list.cpp — ordered algorithm list and automatic choice.
+#include "dispatch/algorithm_list.hpp"
+
+#include "algos/reference_algorithm.hpp"
+#include "convkit/error.hpp"
+
+namespace convkit::detail {
+
+const std::vector<const Algorithm*>& algorithm_list() {
+  static const std::vector<const Algorithm*> list = {&reference_algorithm()};
+  return list;
+}
+
+Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& requested) {
+  const std::string head = std::string(direction_name(d)) + " " + p.to_string() + ": ";
+  if (requested == "auto") {
+    std::string declined;
+    for (const Algorithm* a : algorithm_list()) {
+      const std::string why = a->declines(p, d);
+      if (why.empty())
+        return {a, head + "chose '" + a->name() + "'" +
+                       (declined.empty() ? std::string(" (first in the list)")
+                                         : "; declined before it: " + declined)};
+      if (!declined.empty()) declined += "; ";
+      declined += std::string("'") + a->name() + "' (" + why + ")";
+    }
+    throw UnsupportedError(head + "no algorithm takes this problem: " + declined);
+  }
+  std::string known;
+  for (const Algorithm* a : algorithm_list()) {
+    if (requested == a->name()) {
+      const std::string why = a->declines(p, d);
+      if (!why.empty())
+        throw UnsupportedError("algorithm: '" + requested + "' declines " + head + why);
+      return {a, head + "'" + requested + "' (requested)"};
+    }
+    known += std::string(", '") + a->name() + "'";
+  }
+  throw InvalidArgument("algorithm: got '" + requested + "', expected 'auto'" + known);
+}
+
+}  // namespace convkit::detail

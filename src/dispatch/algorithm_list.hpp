@@ -1,0 +1,23 @@
+// src/dispatch/algorithm_list.hpp — the ordered list of algorithms and the choice among them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "algos/algorithm.hpp"
+
+namespace convkit::detail {
+
+/// Most specialised first; the last entry is the reference, which takes every problem.
+const std::vector<const Algorithm*>& algorithm_list();
+
+struct Choice {
+  const Algorithm* algorithm;
+  std::string explanation;  // why it was chosen and why earlier entries declined
+};
+
+/// Walks the list ("auto") or finds the named algorithm; throws UnsupportedError when a forced
+/// algorithm declines, InvalidArgument for an unknown name.
+Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& requested);
+
+}  // namespace convkit::detail
