@@ -1,0 +1,304 @@
+"""convkit — fast, exact convolution for NumPy arrays.
+
+CNN convolutions with PyTorch's semantics (cross-correlation; weights (K, C/groups, *kernel)):
+forward, backward and transposed, for 1, 2 and 3 spatial dimensions, channels-first or
+channels-last, float32 and float64. Results are bitwise identical for any thread count.
+
+This file only normalises arguments (ints vs tuples, dtype promotion) and documents the API;
+every check and every computation happens in the compiled library.
+"""
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import _convkit
+from ._layers import Conv1d, Conv2d, Conv3d
+
+__all__ = [
+    "conv1d", "conv2d", "conv3d",
+    "conv1d_backward", "conv2d_backward", "conv3d_backward",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "conv_output_size", "get_output_dim", "explain", "algorithms",
+    "set_num_threads", "get_num_threads",
+    "Conv1d", "Conv2d", "Conv3d",
+]
+__version__ = "0.1.0"
+
+_DEFAULT_LAYOUT = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
+
+
+def _int(v, name):
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name}: got {v!r}, expected an int")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name}: got {v!r} of type {type(v).__name__}, expected an int") from None
+
+
+def _ints(v, name):
+    """An int or a sequence of ints → list of ints (the library broadcasts one value)."""
+    if isinstance(v, (str, bytes)):
+        raise TypeError(f"{name}: got {v!r}, expected an int or a tuple of ints")
+    if isinstance(v, (Sequence, np.ndarray)):
+        return [_int(e, name) for e in v]
+    return [_int(v, name)]
+
+
+def _padding(padding):
+    """→ (kind, pairs): kind 'same', 'valid' or 'explicit' with (before, after) pairs."""
+    if isinstance(padding, str):
+        if padding in ("same", "valid"):
+            return padding, []
+        raise ValueError(f"padding: got {padding!r}, expected 'same', 'valid', an int, a tuple "
+                         "of ints or a tuple of (before, after) pairs")
+    if isinstance(padding, (Sequence, np.ndarray)) and len(padding) > 0 and all(
+            isinstance(e, (Sequence, np.ndarray)) and not isinstance(e, str) for e in padding):
+        pairs = []
+        for e in padding:
+            if len(e) != 2:
+                raise ValueError(f"padding: got {tuple(e)!r}, expected a (before, after) pair")
+            pairs.append((_int(e[0], "padding"), _int(e[1], "padding")))
+        return "explicit", pairs
+    return "explicit", [(p, p) for p in _ints(padding, "padding")]
+
+
+def _check_numeric(a, name):
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: got dtype {a.dtype}, expected a real numeric dtype "
+                        "(float32 and float64 are used as they are, others become float64)")
+
+
+def _prepare(named):
+    """Arrays as float32 when all are float32, else float64; strides usable by the library."""
+    arrays = {k: (None if v is None else np.asarray(v)) for k, v in named.items()}
+    for k, a in arrays.items():
+        if a is not None:
+            _check_numeric(a, k)
+    present = [a for a in arrays.values() if a is not None]
+    dtype = np.float32 if all(a.dtype == np.float32 for a in present) else np.float64
+    out = {}
+    for k, a in arrays.items():
+        if a is None:
+            out[k] = None
+            continue
+        a = a.astype(dtype, copy=False)
+        if any(s % a.itemsize for s in a.strides):
+            a = np.ascontiguousarray(a)
+        out[k] = a
+    return out
+
+
+def _layout(layout, nd):
+    return _DEFAULT_LAYOUT[nd] if layout is None else layout
+
+
+def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
+          algorithm, out):
+    a = _prepare({"x": x, "weight": weight, "bias": bias})
+    kind, pairs = _padding(padding)
+    return _convkit.conv_forward(nd, a["x"], a["weight"], a["bias"], _ints(stride, "stride"),
+                                 kind, pairs, _ints(dilation, "dilation"), _int(groups, "groups"),
+                                 padding_mode, _layout(layout, nd), algorithm, out)
+
+
+_CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d).
+
+    x: ({x_shape}) array, or channels-last ({x_last}) with layout="{last}".
+    weight: (out_channels, in_channels/groups, {k}) array.
+    bias: optional (out_channels,) array.
+    stride, dilation: int or one int per spatial dimension (>= 1).
+    padding: int, one int per dimension, one (before, after) pair per dimension, "same"
+        (TensorFlow's rule, also for stride > 1: output = ceil(input / stride), the odd pad at
+        the end) or "valid" (no padding).
+    groups: number of channel groups (in_channels and out_channels divisible by it).
+    padding_mode: "zeros", "reflect", "replicate" or "circular" (numpy.pad's 'constant',
+        'reflect', 'edge', 'wrap', also for pads larger than the input).
+    layout: "{first}" (default) or "{last}".
+    algorithm: "auto" or the name of an algorithm (see convkit.algorithms()).
+    out: optional array of the result's shape and dtype to write into.
+
+    float32 inputs give float32; any other numeric input (or a mix) is computed in float64.
+    Returns the result as a new array (or `out`). Raises ValueError / TypeError on bad input.
+    """
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
+           layout="NCW", algorithm="auto", out=None):
+    return _conv(1, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
+                 algorithm, out)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
+           layout="NCHW", algorithm="auto", out=None):
+    return _conv(2, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
+                 algorithm, out)
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
+           layout="NCDHW", algorithm="auto", out=None):
+    return _conv(3, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
+                 algorithm, out)
+
+
+conv1d.__doc__ = _CONV_DOC.format(nd=1, x_shape="N, C, W", x_last="N, W, C", first="NCW",
+                                  last="NWC", k="kW")
+conv2d.__doc__ = _CONV_DOC.format(nd=2, x_shape="N, C, H, W", x_last="N, H, W, C", first="NCHW",
+                                  last="NHWC", k="kH, kW")
+conv3d.__doc__ = _CONV_DOC.format(nd=3, x_shape="N, C, D, H, W", x_last="N, D, H, W, C",
+                                  first="NCDHW", last="NDHWC", k="kD, kH, kW")
+
+_GRADS = ("x", "weight", "bias")
+
+
+def _backward(nd, grad_output, x, weight, stride, padding, dilation, groups, padding_mode,
+              layout, compute, algorithm):
+    if isinstance(compute, str):
+        compute = (compute,)
+    compute = tuple(compute)
+    for c in compute:
+        if c not in _GRADS:
+            raise ValueError(f"compute: got {c!r}, expected a subset of {_GRADS}")
+    a = _prepare({"grad_output": grad_output, "x": x, "weight": weight})
+    kind, pairs = _padding(padding)
+    return _convkit.conv_backward(nd, a["grad_output"], a["x"], a["weight"],
+                                  _ints(stride, "stride"), kind, pairs,
+                                  _ints(dilation, "dilation"), _int(groups, "groups"),
+                                  padding_mode, _layout(layout, nd), "x" in compute,
+                                  "weight" in compute, "bias" in compute, algorithm)
+
+
+_BACKWARD_DOC = """Gradients of conv{nd}d: (grad_x, grad_weight, grad_bias).
+
+    grad_output: gradient of the loss with respect to conv{nd}d's result.
+    x, weight and the convolution parameters: as given to conv{nd}d (the notebook's cache).
+    compute: which gradients to compute, a subset of ("x", "weight", "bias"); the others are
+        returned as None.
+    """
+
+
+def conv1d_backward(grad_output, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                    padding_mode="zeros", layout="NCW", compute=_GRADS, algorithm="auto"):
+    return _backward(1, grad_output, x, weight, stride, padding, dilation, groups, padding_mode,
+                     layout, compute, algorithm)
+
+
+def conv2d_backward(grad_output, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                    padding_mode="zeros", layout="NCHW", compute=_GRADS, algorithm="auto"):
+    return _backward(2, grad_output, x, weight, stride, padding, dilation, groups, padding_mode,
+                     layout, compute, algorithm)
+
+
+def conv3d_backward(grad_output, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                    padding_mode="zeros", layout="NCDHW", compute=_GRADS, algorithm="auto"):
+    return _backward(3, grad_output, x, weight, stride, padding, dilation, groups, padding_mode,
+                     layout, compute, algorithm)
+
+
+for _nd, _f in ((1, conv1d_backward), (2, conv2d_backward), (3, conv3d_backward)):
+    _f.__doc__ = _BACKWARD_DOC.format(nd=_nd)
+
+
+def _transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dilation, layout,
+               algorithm, out):
+    a = _prepare({"x": x, "weight": weight, "bias": bias})
+    kind, pairs = _padding(padding)
+    if kind != "explicit":
+        raise ValueError(f"padding: got {padding!r}; transposed convolution takes explicit "
+                         "padding (an int, a tuple, or (before, after) pairs)")
+    return _convkit.conv_transpose(nd, a["x"], a["weight"], a["bias"], _ints(stride, "stride"),
+                                   pairs, _ints(output_padding, "output_padding"),
+                                   _int(groups, "groups"), _ints(dilation, "dilation"),
+                                   _layout(layout, nd), algorithm, out)
+
+
+_TRANSPOSE_DOC = """{nd}-D transposed convolution (PyTorch's conv_transpose{nd}d).
+
+    x: (N, C_in, *spatial) array (or channels-last with the matching layout).
+    weight: (C_in, C_out/groups, *kernel) array. bias: optional (C_out,) array.
+    padding: the padding of the matching forward convolution (int, per dimension, or pairs).
+    output_padding: extra size at the end of each dimension, 0 <= output_padding <
+        max(stride, dilation); it picks among the output sizes that the forward convolution
+        maps to the same input size.
+    The result size is (in − 1)·stride − pad_before − pad_after + dilation·(k − 1) +
+    output_padding + 1 per dimension.
+    """
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, layout="NCW", algorithm="auto", out=None):
+    return _transpose(1, x, weight, bias, stride, padding, output_padding, groups, dilation,
+                      layout, algorithm, out)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, layout="NCHW", algorithm="auto", out=None):
+    return _transpose(2, x, weight, bias, stride, padding, output_padding, groups, dilation,
+                      layout, algorithm, out)
+
+
+def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, layout="NCDHW", algorithm="auto", out=None):
+    return _transpose(3, x, weight, bias, stride, padding, output_padding, groups, dilation,
+                      layout, algorithm, out)
+
+
+for _nd, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
+    _f.__doc__ = _TRANSPOSE_DOC.format(nd=_nd)
+
+
+def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+    """Output length of a convolution along one dimension.
+
+    floor((input + pad_before + pad_after − dilation·(kernel − 1) − 1) / stride) + 1, where
+    padding is an int (both sides) or a (before, after) pair. Raises ValueError when an
+    argument is out of range or the output would be empty.
+    """
+    if isinstance(padding, (Sequence, np.ndarray)) and not isinstance(padding, str):
+        if len(padding) != 2:
+            raise ValueError(f"padding: got {padding!r}, expected an int or a (before, after) pair")
+        before, after = _int(padding[0], "padding"), _int(padding[1], "padding")
+    else:
+        before = after = _int(padding, "padding")
+    return _convkit.conv_output_size(_int(input_size, "input_size"),
+                                     _int(kernel_size, "kernel_size"), _int(stride, "stride"),
+                                     before, after, _int(dilation, "dilation"))
+
+
+def get_output_dim(input_dim, kernel_dim, padding, stride):
+    """The notebook's helper: (input + 2·padding − kernel) // stride + 1."""
+    return conv_output_size(input_dim, kernel_dim, stride=stride, padding=padding)
+
+
+def explain(x, weight, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
+            layout=None, direction="forward", algorithm="auto"):
+    """Which algorithm convkit runs for this convolution and why (a one-line string).
+
+    direction: "forward", "backward_data", "backward_weights" or "backward_bias".
+    """
+    a = _prepare({"x": x, "weight": weight})
+    nd = a["x"].ndim - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"x: got {a['x'].ndim} dimensions, expected 3, 4 or 5")
+    kind, pairs = _padding(padding)
+    return _convkit.explain(nd, direction, a["x"], a["weight"], _ints(stride, "stride"), kind,
+                            pairs, _ints(dilation, "dilation"), _int(groups, "groups"),
+                            padding_mode, _layout(layout, nd), algorithm)
+
+
+def algorithms():
+    """Names of convkit's convolution algorithms, in the order "auto" tries them."""
+    return list(_convkit.algorithm_names())
+
+
+def set_num_threads(n: int) -> None:
+    """Sets how many threads convkit uses (default: CONVKIT_NUM_THREADS, else all cores)."""
+    _convkit.set_num_threads(_int(n, "n"))
+
+
+def get_num_threads() -> int:
+    """The number of threads convkit uses."""
+    return _convkit.get_num_threads()

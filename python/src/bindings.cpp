@@ -1,0 +1,268 @@
+// python/src/bindings.cpp — the _convkit extension: NumPy arrays in, convkit calls, arrays out.
+//
+// A thin layer: it turns arrays into TensorViews (any strides, read-only allowed), builds
+// descriptors from the arrays' shapes, allocates results, releases the GIL while convkit
+// computes, and maps convkit's exceptions to Python's. Argument normalisation (ints vs
+// tuples, dtype promotion) is in convkit/__init__.py; every check is in the C++ library.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <convkit/convkit.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+using convkit::ConvDesc;
+using convkit::DType;
+using convkit::TensorView;
+
+namespace {
+
+using Pairs = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+DType dtype_of_array(const py::array& a, const char* name) {
+  if (a.dtype().is(py::dtype::of<float>())) return DType::f32;
+  if (a.dtype().is(py::dtype::of<double>())) return DType::f64;
+  throw convkit::UnsupportedError(std::string(name) + ": got dtype " +
+                                  std::string(py::str(a.dtype())) +
+                                  ", expected float32 or float64");
+}
+
+TensorView view_of(const py::array& a, const char* name) {
+  TensorView v;
+  v.dtype = dtype_of_array(a, name);
+  v.data = const_cast<void*>(a.data());
+  const auto item = static_cast<std::int64_t>(a.itemsize());
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    v.shape.push_back(a.shape(i));
+    const auto s = static_cast<std::int64_t>(a.strides(i));
+    if (s % item != 0)
+      throw convkit::InvalidArgument(std::string(name) + ": stride of " + std::to_string(s) +
+                                     " bytes in dimension " + std::to_string(i) +
+                                     " is not a multiple of the item size");
+    v.strides.push_back(s / item);
+  }
+  return v;
+}
+
+TensorView writable_view_of(py::array& a, const char* name) {
+  if (!a.writeable()) throw convkit::InvalidArgument(std::string(name) + ": array is read-only");
+  TensorView v = view_of(a, name);
+  v.data = a.mutable_data();
+  return v;
+}
+
+void check_ndim(const py::array& a, int nd, const char* name, const std::string& what) {
+  if (a.ndim() != nd + 2)
+    throw convkit::ShapeError(std::string(name) + ": got " + std::to_string(a.ndim()) +
+                              " dimensions, expected " + std::to_string(nd + 2) + " (" + what +
+                              ")");
+}
+
+py::array new_array(DType t, const std::vector<std::int64_t>& shape) {
+  std::vector<py::ssize_t> s(shape.begin(), shape.end());
+  if (t == DType::f32) return py::array_t<float>(s);
+  return py::array_t<double>(s);
+}
+
+// Result array: `out` checked by convkit (shape, dtype, writability), or a new one.
+py::array result_array(std::optional<py::array>& out, DType t,
+                       const std::vector<std::int64_t>& shape) {
+  if (out) return *out;
+  return new_array(t, shape);
+}
+
+convkit::Padding make_padding(const std::string& kind, const Pairs& pairs) {
+  if (kind == "same") return convkit::Padding::same();
+  if (kind == "valid") return convkit::Padding::valid();
+  if (kind == "explicit") return convkit::Padding::explicit_pairs(pairs);
+  throw convkit::InvalidArgument("padding: got '" + kind + "', expected 'same', 'valid' or sizes");
+}
+
+// Descriptor of the forward problem whose input is shaped like `x` and weight like `w`.
+ConvDesc forward_desc(int nd, const py::array& x, const py::array& w, DType t,
+                      const std::vector<std::int64_t>& stride, const std::string& pad_kind,
+                      const Pairs& pads, const std::vector<std::int64_t>& dilation,
+                      std::int64_t groups, const std::string& padding_mode,
+                      const std::string& layout) {
+  ConvDesc d;
+  d.spatial_dims = nd;
+  d.layout = convkit::parse_layout(layout, nd);
+  const std::string lname = convkit::layout_name(d.layout, nd);
+  check_ndim(x, nd, "x", lname);
+  check_ndim(w, nd, "weight", std::string("out_channels, in_channels/groups") +
+                                  (nd == 1 ? ", kW" : nd == 2 ? ", kH, kW" : ", kD, kH, kW"));
+  const bool last = d.layout == convkit::Layout::channels_last;
+  d.batch = x.shape(0);
+  d.in_channels = last ? x.shape(nd + 1) : x.shape(1);
+  for (int i = 0; i < nd; ++i) {
+    d.input_size.push_back(x.shape(last ? 1 + i : 2 + i));
+    d.kernel_size.push_back(w.shape(2 + i));
+  }
+  d.out_channels = w.shape(0);
+  d.groups = groups;
+  d.stride = stride;
+  d.dilation = dilation;
+  d.padding = make_padding(pad_kind, pads);
+  d.padding_mode = convkit::parse_padding_mode(padding_mode);
+  d.dtype = t;
+  return d;
+}
+
+py::array conv_forward(int nd, const py::array& x, const py::array& w,
+                       const std::optional<py::array>& bias, const std::vector<std::int64_t>& stride,
+                       const std::string& pad_kind, const Pairs& pads,
+                       const std::vector<std::int64_t>& dilation, std::int64_t groups,
+                       const std::string& padding_mode, const std::string& layout,
+                       const std::string& algorithm, std::optional<py::array> out) {
+  const DType t = dtype_of_array(x, "x");
+  const ConvDesc d = forward_desc(nd, x, w, t, stride, pad_kind, pads, dilation, groups,
+                                  padding_mode, layout);
+  const convkit::ConvProblem p(d);
+  auto plan = convkit::cached_plan(p, convkit::Direction::forward, {algorithm});
+  py::array y = result_array(out, t, p.output_shape());
+  const TensorView xv = view_of(x, "x"), wv = view_of(w, "weight");
+  const TensorView yv = writable_view_of(y, "out");
+  std::optional<TensorView> bv;
+  if (bias) bv = view_of(*bias, "bias");
+  {
+    py::gil_scoped_release release;
+    plan->forward(xv, wv, bv ? &*bv : nullptr, yv);
+  }
+  return y;
+}
+
+py::tuple conv_backward(int nd, const py::array& dy, const py::array& x, const py::array& w,
+                        const std::vector<std::int64_t>& stride, const std::string& pad_kind,
+                        const Pairs& pads, const std::vector<std::int64_t>& dilation,
+                        std::int64_t groups, const std::string& padding_mode,
+                        const std::string& layout, bool want_x, bool want_w, bool want_b,
+                        const std::string& algorithm) {
+  const DType t = dtype_of_array(x, "x");
+  const ConvDesc d = forward_desc(nd, x, w, t, stride, pad_kind, pads, dilation, groups,
+                                  padding_mode, layout);
+  const convkit::ConvProblem p(d);
+  const convkit::PlanOptions opts{algorithm};
+  const TensorView dyv = view_of(dy, "grad_output"), xv = view_of(x, "x"),
+                   wv = view_of(w, "weight");
+  py::object gx = py::none(), gw = py::none(), gb = py::none();
+  std::shared_ptr<const convkit::ConvPlan> pd, pw, pb;
+  if (want_x) pd = convkit::cached_plan(p, convkit::Direction::backward_data, opts);
+  if (want_w) pw = convkit::cached_plan(p, convkit::Direction::backward_weights, opts);
+  if (want_b) pb = convkit::cached_plan(p, convkit::Direction::backward_bias);
+  py::array ax, aw, ab;
+  if (want_x) ax = new_array(t, p.input_shape());
+  if (want_w) aw = new_array(t, p.weight_shape());
+  if (want_b) ab = new_array(t, {p.out_channels});
+  {
+    TensorView axv, awv, abv;
+    if (want_x) axv = writable_view_of(ax, "grad_x");
+    if (want_w) awv = writable_view_of(aw, "grad_weight");
+    if (want_b) abv = writable_view_of(ab, "grad_bias");
+    py::gil_scoped_release release;
+    if (want_x) pd->backward_data(dyv, wv, axv);
+    if (want_w) pw->backward_weights(dyv, xv, awv);
+    if (want_b) pb->backward_bias(dyv, abv);
+  }
+  if (want_x) gx = ax;
+  if (want_w) gw = aw;
+  if (want_b) gb = ab;
+  return py::make_tuple(gx, gw, gb);
+}
+
+py::array conv_transpose(int nd, const py::array& x, const py::array& w,
+                         const std::optional<py::array>& bias,
+                         const std::vector<std::int64_t>& stride, const Pairs& pads,
+                         const std::vector<std::int64_t>& output_padding, std::int64_t groups,
+                         const std::vector<std::int64_t>& dilation, const std::string& layout,
+                         const std::string& algorithm, std::optional<py::array> out) {
+  const DType t = dtype_of_array(x, "x");
+  convkit::ConvTransposeDesc d;
+  d.spatial_dims = nd;
+  d.layout = convkit::parse_layout(layout, nd);
+  check_ndim(x, nd, "x", convkit::layout_name(d.layout, nd));
+  check_ndim(w, nd, "weight", "in_channels, out_channels/groups, *kernel");
+  const bool last = d.layout == convkit::Layout::channels_last;
+  d.batch = x.shape(0);
+  d.in_channels = last ? x.shape(nd + 1) : x.shape(1);
+  for (int i = 0; i < nd; ++i) {
+    d.input_size.push_back(x.shape(last ? 1 + i : 2 + i));
+    d.kernel_size.push_back(w.shape(2 + i));
+  }
+  if (groups < 1)
+    throw convkit::InvalidArgument("groups: got " + std::to_string(groups) + ", expected >= 1");
+  if (__builtin_mul_overflow(static_cast<std::int64_t>(w.shape(1)), groups, &d.out_channels))
+    throw convkit::SizeOverflow("out_channels: weight.shape[1] * groups overflows");
+  d.groups = groups;
+  d.stride = stride;
+  d.dilation = dilation;
+  d.padding = convkit::Padding::explicit_pairs(pads);
+  d.output_padding = output_padding;
+  d.dtype = t;
+  const auto shape = convkit::conv_transpose_output_shape(d);
+  py::array y = result_array(out, t, shape);
+  const TensorView xv = view_of(x, "x"), wv = view_of(w, "weight");
+  const TensorView yv = writable_view_of(y, "out");
+  std::optional<TensorView> bv;
+  if (bias) bv = view_of(*bias, "bias");
+  {
+    py::gil_scoped_release release;
+    convkit::conv_transpose(d, xv, wv, bv ? &*bv : nullptr, yv, {algorithm});
+  }
+  return y;
+}
+
+std::string explain(int nd, const std::string& direction, const py::array& x, const py::array& w,
+                    const std::vector<std::int64_t>& stride, const std::string& pad_kind,
+                    const Pairs& pads, const std::vector<std::int64_t>& dilation,
+                    std::int64_t groups, const std::string& padding_mode,
+                    const std::string& layout, const std::string& algorithm) {
+  const DType t = dtype_of_array(x, "x");
+  const ConvDesc d = forward_desc(nd, x, w, t, stride, pad_kind, pads, dilation, groups,
+                                  padding_mode, layout);
+  convkit::Direction dir;
+  if (direction == "forward") dir = convkit::Direction::forward;
+  else if (direction == "backward_data") dir = convkit::Direction::backward_data;
+  else if (direction == "backward_weights") dir = convkit::Direction::backward_weights;
+  else if (direction == "backward_bias") dir = convkit::Direction::backward_bias;
+  else
+    throw convkit::InvalidArgument("direction: got '" + direction +
+                                   "', expected 'forward', 'backward_data', 'backward_weights' "
+                                   "or 'backward_bias'");
+  return convkit::cached_plan(convkit::ConvProblem(d), dir, {algorithm})->explain();
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_convkit, m) {
+  m.doc() = "convkit's compiled core; use the convkit package, not this module.";
+
+  static py::exception<convkit::Error> base_error(m, "Error", PyExc_Exception);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const convkit::OutOfMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const convkit::UnsupportedError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const convkit::InvalidArgument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const convkit::Error& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "convkit: out of memory");
+    }
+  });
+
+  m.def("conv_forward", &conv_forward);
+  m.def("conv_backward", &conv_backward);
+  m.def("conv_transpose", &conv_transpose);
+  m.def("explain", &explain);
+  m.def("conv_output_size", &convkit::conv_output_size);
+  m.def("set_num_threads", &convkit::set_num_threads);
+  m.def("get_num_threads", &convkit::get_num_threads);
+  m.def("algorithm_names", &convkit::algorithm_names);
+}
