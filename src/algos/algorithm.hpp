@@ -34,6 +34,13 @@ class Algorithm {
     (void)d;
     return nullptr;
   }
+  /// Details for explain(), e.g. the micro-kernel and ISA it will run (may be empty).
+  virtual std::string describe(const ConvProblem& p, Direction d, const void* state) const {
+    (void)p;
+    (void)d;
+    (void)state;
+    return {};
+  }
   virtual std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction d) const = 0;
   virtual void execute(const ConvProblem& p, Direction d, const void* state,
                        const ConvArgs& args) const = 0;

@@ -18,6 +18,8 @@ ConvPlan::ConvPlan(const ConvProblem& problem, Direction direction, const PlanOp
   algorithm_ = choice.algorithm;
   explanation_ = std::move(choice.explanation);
   state_ = algorithm_->prepare(problem_, direction_);
+  const std::string details = algorithm_->describe(problem_, direction_, state_.get());
+  if (!details.empty()) explanation_ += "; " + details;
 }
 
 ConvPlan::~ConvPlan() = default;

@@ -21,8 +21,9 @@ struct Arena {
 
 }  // namespace
 
-void* thread_scratch(std::size_t bytes) {
-  thread_local Arena arena;
+void* thread_scratch(std::size_t bytes, ScratchSlot slot) {
+  thread_local Arena arenas[2];
+  Arena& arena = arenas[static_cast<int>(slot)];
   if (bytes <= arena.size) return arena.data.get();
   // Grow geometrically so a sequence of slightly larger problems does not remap each time.
   std::size_t want = arena.size + arena.size / 2;

@@ -9,8 +9,12 @@
 
 namespace convkit::detail {
 
+/// Two independent buffers per thread: `shared` for data a caller prepares before a parallel
+/// loop and hands to all workers (the caller also runs a chunk), `worker` for one chunk's own use.
+enum class ScratchSlot { worker = 0, shared = 1 };
+
 /// A 64-byte-aligned buffer of at least `bytes` bytes owned by the calling thread, valid until
-/// the next call on the same thread. Throws OutOfMemory if it cannot be grown.
-void* thread_scratch(std::size_t bytes);
+/// the next call on the same thread and slot. Throws OutOfMemory if it cannot be grown.
+void* thread_scratch(std::size_t bytes, ScratchSlot slot = ScratchSlot::worker);
 
 }  // namespace convkit::detail

@@ -1,13 +1,15 @@
 // src/dispatch/algorithm_list.cpp — ordered algorithm list and automatic choice.
 #include "dispatch/algorithm_list.hpp"
 
+#include "algos/im2col_gemm.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "convkit/error.hpp"
 
 namespace convkit::detail {
 
 const std::vector<const Algorithm*>& algorithm_list() {
-  static const std::vector<const Algorithm*> list = {&reference_algorithm()};
+  static const std::vector<const Algorithm*> list = {&im2col_gemm_algorithm(),
+                                                            &reference_algorithm()};
   return list;
 }
 
