@@ -28,6 +28,13 @@ class Algorithm {
   virtual const char* name() const = 0;
   /// Empty when the algorithm takes the problem, else why it declines.
   virtual std::string declines(const ConvProblem& p, Direction d) const = 0;
+  /// Empty when "auto" may pick it for the problem, else why another algorithm should run
+  /// instead (it still runs the problem correctly when forced).
+  virtual std::string not_preferred(const ConvProblem& p, Direction d) const {
+    (void)p;
+    (void)d;
+    return {};
+  }
   /// Precomputed state kept by the plan (may be null).
   virtual std::shared_ptr<void> prepare(const ConvProblem& p, Direction d) const {
     (void)p;

@@ -1,6 +1,7 @@
 // src/dispatch/algorithm_list.cpp — ordered algorithm list and automatic choice.
 #include "dispatch/algorithm_list.hpp"
 
+#include "algos/direct_conv.hpp"
 #include "algos/im2col_gemm.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "convkit/error.hpp"
@@ -8,7 +9,7 @@
 namespace convkit::detail {
 
 const std::vector<const Algorithm*>& algorithm_list() {
-  static const std::vector<const Algorithm*> list = {&im2col_gemm_algorithm(),
+  static const std::vector<const Algorithm*> list = {&direct_conv_algorithm(), &im2col_gemm_algorithm(),
                                                             &reference_algorithm()};
   return list;
 }
@@ -18,7 +19,8 @@ Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& re
   if (requested == "auto") {
     std::string declined;
     for (const Algorithm* a : algorithm_list()) {
-      const std::string why = a->declines(p, d);
+      std::string why = a->declines(p, d);
+      if (why.empty()) why = a->not_preferred(p, d);
       if (why.empty())
         return {a, head + "chose '" + a->name() + "'" +
                        (declined.empty() ? std::string(" (first in the list)")

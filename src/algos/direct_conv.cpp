@@ -1,0 +1,353 @@
+// src/algos/direct_conv.cpp — forward convolution by register-blocked direct summation over a
+// "shifted" copy of the input.
+//
+// The padded input of one image is rewritten, channel by channel, into stride phases: with
+// stride s, phase (a0, a1, a2) holds xpad[i0·s0 + a0][i1·s1 + a1][i2·s2 + a2]. In that layout
+// every filter tap is a constant offset from an "extended" output index
+//   q = (o0·Lq1 + o1)·Lq2 + o2       (Lq = phase-plane sizes, o = output position),
+// so a tile of NR consecutive q's reads NR consecutive input values per tap: the micro-kernel
+// (src/kernels/conv) is a GEMM whose B operand is read straight from that copy, with no im2col
+// matrix. Positions q whose o2 ≥ out2 (or o1 ≥ out1) are computed and discarded; the algorithm
+// declines when that waste would exceed half the work. Any padding mode, stride, dilation,
+// group count and layout is handled while building the copy (one pass over the input).
+//
+// Blocking: output channels in chunks whose packed weights stay in L2; input channels in
+// blocks whose slice of the copy stays in L1, the running sums carried in tile buffers.
+// Work items are (group, weight chunk, tile of q); each output element is one sum in a fixed
+// order (channels, then taps) computed by one thread, so results do not depend on the thread
+// count (carrying a partial sum through memory does not change its value).
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "algos/algorithm.hpp"
+#include "algos/direct_conv.hpp"
+#include "core/arena.hpp"
+#include "core/cpu_features.hpp"
+#include "core/padding.hpp"
+#include "core/threading.hpp"
+#include "kernels/conv/conv_kernels.hpp"
+
+namespace convkit::detail {
+namespace {
+
+constexpr std::size_t kWeightChunkBytes = 256 * 1024;  // packed weights reused across tiles (L2)
+constexpr std::size_t kInputBlockBytes = 24 * 1024;    // input slice reused across k-tiles (L1)
+
+struct Geometry {
+  std::int64_t P[3], Lq[3];        // padded sizes, phase-plane sizes
+  std::int64_t phases, plane;      // number of phases, elements per phase plane
+  std::vector<std::int64_t> taps;  // offset of each tap (kd, kh, kw order)
+  std::int64_t qext;               // extended output positions: q in [0, qext)
+  std::int64_t cstride;            // elements per channel in the shifted copy
+};
+
+Geometry geometry(const ConvProblem& p, std::int64_t nr) {
+  Geometry g;
+  g.phases = 1;
+  for (int j = 0; j < 3; ++j) {
+    g.P[j] = p.in[j] + p.pad_before[j] + p.pad_after[j];
+    g.Lq[j] = (g.P[j] + p.stride[j] - 1) / p.stride[j];
+    g.phases *= p.stride[j];
+  }
+  g.plane = g.Lq[0] * g.Lq[1] * g.Lq[2];
+  std::int64_t max_off = 0;
+  for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
+    for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
+      for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2) {
+        const std::int64_t t[3] = {t0, t1, t2};
+        std::int64_t phase = 0, shift = 0;
+        for (int j = 0; j < 3; ++j) {
+          const std::int64_t off = t[j] * p.dilation[j];
+          phase = phase * p.stride[j] + off % p.stride[j];
+          shift = shift * g.Lq[j] + off / p.stride[j];
+        }
+        g.taps.push_back(phase * g.plane + shift);
+        max_off = std::max(max_off, g.taps.back());
+      }
+  g.qext = ((p.out[0] - 1) * g.Lq[1] + (p.out[1] - 1)) * g.Lq[2] + p.out[2];
+  const std::int64_t tiles = (g.qext + nr - 1) / nr;
+  const std::int64_t need = std::max(g.phases * g.plane, tiles * nr + max_off);
+  g.cstride = (need + 15) / 16 * 16;
+  return g;
+}
+
+template <typename T>
+const ConvKernel<T>* variants(Isa isa);
+template <>
+const ConvKernel<float>* variants<float>(Isa isa) { return conv_kernels(isa).f32; }
+template <>
+const ConvKernel<double>* variants<double>(Isa isa) { return conv_kernels(isa).f64; }
+
+// The variant with the least padded-row waste (ties go to the wider tile).
+template <typename T>
+const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t kg) {
+  const ConvKernel<T>* v = variants<T>(isa);
+  static constexpr double kPenalty[3] = {1.0, 1.1, 2.0};
+  int best = 0;
+  double best_cost = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::int64_t rows = (kg + v[i].mr - 1) / v[i].mr * v[i].mr;
+    const double cost = static_cast<double>(rows) / static_cast<double>(kg) * kPenalty[i];
+    if (i == 0 || cost < best_cost) {
+      best = i;
+      best_cost = cost;
+    }
+  }
+  return v[best];
+}
+
+template <typename T>
+std::int64_t tile_width(const ConvProblem& p, Isa isa) {
+  return pick_kernel<T>(isa, p.out_channels_per_group()).nr;
+}
+
+std::int64_t tile_width(const ConvProblem& p, Isa isa) {
+  return p.dtype == DType::f32 ? tile_width<float>(p, isa) : tile_width<double>(p, isa);
+}
+
+struct State {
+  Isa isa;
+  Geometry geo;
+};
+
+// Rewrites channel c of image n into stride phases (see the file comment).
+template <typename T>
+void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5& x,
+                           std::int64_t n, std::int64_t c, T* dst) {
+  const PaddingMode mode = p.padding_mode;
+  const std::int64_t sx = x.stride[4];
+  for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
+    for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
+      for (std::int64_t a2 = 0; a2 < p.stride[2]; ++a2) {
+        T* plane = dst + ((a0 * p.stride[1] + a1) * p.stride[2] + a2) * g.plane;
+        for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
+          for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
+            T* row = plane + (i0 * g.Lq[1] + i1) * g.Lq[2];
+            const std::int64_t p0 = i0 * p.stride[0] + a0, p1 = i1 * p.stride[1] + a1;
+            const std::int64_t sd =
+                p0 < g.P[0] ? pad_source(p0 - p.pad_before[0], p.in[0], mode) : -1;
+            const std::int64_t sh =
+                p1 < g.P[1] ? pad_source(p1 - p.pad_before[1], p.in[1], mode) : -1;
+            if (sd < 0 || sh < 0) {
+              std::fill(row, row + g.Lq[2], T(0));
+              continue;
+            }
+            const T* src = x.at<const T>(n, c, sd, sh, 0);
+            for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2) {
+              const std::int64_t p2 = i2 * p.stride[2] + a2;
+              const std::int64_t iw = p2 - p.pad_before[2];
+              T v = T(0);
+              if (p2 < g.P[2]) {
+                if (static_cast<std::uint64_t>(iw) < static_cast<std::uint64_t>(p.in[2])) {
+                  v = src[iw * sx];
+                } else {
+                  const std::int64_t s = pad_source(iw, p.in[2], mode);
+                  if (s >= 0) v = src[s * sx];
+                }
+              }
+              row[i2] = v;
+            }
+          }
+      }
+  std::fill(dst + g.phases * g.plane, dst + g.cstride, T(0));
+}
+
+// True when each output channel's weights (C/groups, *kernel) are one contiguous row.
+bool weight_rows_contiguous(const ConvProblem& p, const View5& w) {
+  std::int64_t expect = 1;
+  for (int d = 4; d >= 1; --d) {
+    if (w.size[d] > 1 && w.stride[d] != expect) return false;
+    expect *= w.size[d];
+  }
+  (void)p;
+  return true;
+}
+
+// Copies weights into contiguous rows [K][C/groups · taps] (only for unusual weight views).
+template <typename T>
+void copy_weight_rows(const ConvProblem& p, const View5& w, T* dst) {
+  const std::int64_t Cg = p.in_channels_per_group();
+  parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
+    for (std::int64_t k = begin; k < end; ++k) {
+      T* d = dst + k * Cg * p.kernel_spatial();
+      for (std::int64_t c = 0; c < Cg; ++c)
+        for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
+          for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
+            for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2) *d++ = *w.at<const T>(k, c, t0, t1, t2);
+    }
+  });
+}
+
+template <typename T>
+void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
+  const ConvKernel<T>& uk = pick_kernel<T>(st.isa, p.out_channels_per_group());
+  const Geometry& g = st.geo;
+  const std::int64_t mr = uk.mr, nr = uk.nr;
+  const std::int64_t Kg = p.out_channels_per_group(), Cg = p.in_channels_per_group();
+  const std::int64_t taps = p.kernel_spatial();
+  const std::int64_t ktiles = (Kg + mr - 1) / mr;
+  const std::int64_t tiles = (g.qext + nr - 1) / nr;
+  const std::int64_t wtile = Cg * taps * mr;  // weight elements per k-tile (L2 blocking)
+  // Output-channel chunks: weights that fit in L2, but enough work items for every thread.
+  std::int64_t kchunk = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(kWeightChunkBytes /
+                                   (static_cast<std::size_t>(wtile) * sizeof(T))));
+  const std::int64_t want_items = 4 * current_num_threads();
+  while (kchunk > 1 && p.groups * tiles * ((ktiles + kchunk - 1) / kchunk) < want_items)
+    kchunk = (kchunk + 1) / 2;
+  const std::int64_t nchunks = (ktiles + kchunk - 1) / kchunk;
+  // Input-channel blocks whose slice of the copy (taps spread over ~nr + halo) stays in L1.
+  const std::int64_t span = nr + (g.taps.empty() ? 0 : g.taps.back() % g.plane);
+  const std::int64_t cblock = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(kInputBlockBytes / (static_cast<std::size_t>(span) * sizeof(T))));
+
+  // Weight rows are read in place; only an unusual weight view is copied first.
+  const bool in_place = weight_rows_contiguous(p, a.w);
+  const std::int64_t row_len = Cg * taps;
+  const std::size_t wbytes =
+      in_place ? 0 : static_cast<std::size_t>(p.out_channels * row_len) * sizeof(T);
+  const std::size_t wbytes_aligned = (wbytes + 63) / 64 * 64;
+  char* shared = static_cast<char*>(thread_scratch(
+      wbytes_aligned + static_cast<std::size_t>(p.in_channels * g.cstride) * sizeof(T),
+      ScratchSlot::shared));
+  T* wcopy = reinterpret_cast<T*>(shared);
+  T* xs = reinterpret_cast<T*>(shared + wbytes_aligned);
+  if (!in_place) copy_weight_rows<T>(p, a.w, wcopy);
+  auto weight_row = [&](std::int64_t k) -> const T* {
+    return in_place ? a.w.at<const T>(k, 0, 0, 0, 0) : wcopy + k * row_len;
+  };
+
+  for (std::int64_t n = 0; n < p.batch; ++n) {
+    parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t c = begin; c < end; ++c)
+        build_shifted_channel<T>(p, g, a.x, n, c, xs + c * g.cstride);
+    });
+    parallel_for(p.groups * nchunks * tiles, [&](std::int64_t begin, std::int64_t end, int) {
+      // Per thread: kchunk tiles of running sums, and the tile's valid positions.
+      T* acc = static_cast<T*>(thread_scratch(
+          static_cast<std::size_t>(kchunk * mr * nr) * sizeof(T) +
+          static_cast<std::size_t>(2 * nr) * sizeof(std::int64_t)));
+      std::int64_t* valid_j = reinterpret_cast<std::int64_t*>(acc + kchunk * mr * nr);
+      std::int64_t* valid_off = valid_j + nr;
+      for (std::int64_t item = begin; item < end; ++item) {
+        const std::int64_t grp = item / (nchunks * tiles);
+        const std::int64_t chunk = (item / tiles) % nchunks;
+        const std::int64_t q0 = (item % tiles) * nr;
+        // Output positions of this tile that are real (not discarded extended positions).
+        std::int64_t nvalid = 0;
+        {
+          std::int64_t o2 = q0 % g.Lq[2], r = q0 / g.Lq[2];
+          std::int64_t o1 = r % g.Lq[1], o0 = r / g.Lq[1];
+          for (std::int64_t j = 0; j < nr && q0 + j < g.qext; ++j) {
+            if (o2 < p.out[2] && o1 < p.out[1]) {
+              valid_j[nvalid] = j;
+              valid_off[nvalid++] = o0 * a.y.stride[2] + o1 * a.y.stride[3] + o2 * a.y.stride[4];
+            }
+            if (++o2 == g.Lq[2]) {
+              o2 = 0;
+              if (++o1 == g.Lq[1]) {
+                o1 = 0;
+                ++o0;
+              }
+            }
+          }
+        }
+        if (nvalid == 0) continue;
+        const std::int64_t k0 = chunk * kchunk, k1 = std::min(ktiles, k0 + kchunk);
+        const T* xg = xs + grp * Cg * g.cstride + q0;
+        for (std::int64_t c0 = 0; c0 < Cg; c0 += cblock) {
+          const std::int64_t cn = std::min(cblock, Cg - c0);
+          for (std::int64_t kt = k0; kt < k1; ++kt) {
+            T* dst = acc + (kt - k0) * mr * nr;
+            // Rows past the group's last channel repeat it; their results are discarded.
+            const T* wrows[8];
+            for (std::int64_t i = 0; i < mr; ++i)
+              wrows[i] = weight_row(grp * Kg + std::min(kt * mr + i, Kg - 1)) + c0 * taps;
+            uk.run(cn, taps, g.taps.data(), xg + c0 * g.cstride, g.cstride, wrows, dst, c0 > 0);
+          }
+        }
+        for (std::int64_t kt = k0; kt < k1; ++kt) {
+          const std::int64_t rows = std::min(mr, Kg - kt * mr);
+          for (std::int64_t i = 0; i < rows; ++i) {
+            const std::int64_t k = grp * Kg + kt * mr + i;
+            const T bias = a.bias ? *a.bias->at<const T>(k) : T(0);
+            T* ybase = a.y.at<T>(n, k, 0, 0, 0);
+            const T* trow = acc + ((kt - k0) * mr + i) * nr;
+            for (std::int64_t v = 0; v < nvalid; ++v)
+              ybase[valid_off[v]] = trow[valid_j[v]] + bias;
+          }
+        }
+      }
+    });
+  }
+}
+
+class DirectConv final : public Algorithm {
+ public:
+  const char* name() const override { return "direct"; }
+
+  std::string declines(const ConvProblem& p, Direction d) const override {
+    if (d != Direction::forward) return "forward only (the backward directions are not fast yet)";
+    for (int j = 0; j < 3; ++j)
+      if (p.pad_after[j] < 0) return "negative trailing padding";
+    return {};
+  }
+
+  std::string not_preferred(const ConvProblem& p, Direction) const override {
+    const std::int64_t nr = tile_width(p, active_isa());
+    const Geometry g = geometry(p, nr);
+    const std::int64_t tiles = (g.qext + nr - 1) / nr;
+    if (2 * p.out_spatial() < tiles * nr)
+      return "more than half of its extended output grid would be discarded (" +
+             std::to_string(tiles * nr) + " computed for " + std::to_string(p.out_spatial()) +
+             " outputs)";
+    return {};
+  }
+
+  std::shared_ptr<void> prepare(const ConvProblem& p, Direction) const override {
+    auto s = std::make_shared<State>();
+    s->isa = active_isa();
+    s->geo = geometry(p, tile_width(p, s->isa));
+    return s;
+  }
+
+  std::string describe(const ConvProblem& p, Direction, const void* state) const override {
+    const State& st = *static_cast<const State*>(state);
+    const std::int64_t kg = p.out_channels_per_group();
+    const char* kname = p.dtype == DType::f32 ? pick_kernel<float>(st.isa, kg).name
+                                              : pick_kernel<double>(st.isa, kg).name;
+    const std::size_t copy_bytes =
+        static_cast<std::size_t>(p.in_channels * st.geo.cstride) * dtype_size(p.dtype);
+    return std::string("micro-kernel ") + kname + " (isa " + isa_name(st.isa) +
+           ", CPU supports " + isa_name(cpu_isa()) + "); shifted input copy " +
+           std::to_string(copy_bytes) + " bytes per image, reused across calls";
+  }
+
+  std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {
+    const std::int64_t nr = tile_width(p, active_isa());
+    const std::size_t es = dtype_size(p.dtype);
+    const std::size_t chunk_tiles = kWeightChunkBytes / es + 2;  // upper bound on kchunk + 1
+    return std::min<std::size_t>(chunk_tiles, 64) * 8 * static_cast<std::size_t>(nr) * es +
+           2 * static_cast<std::size_t>(nr) * sizeof(std::int64_t);
+  }
+
+  void execute(const ConvProblem& p, Direction, const void* state,
+               const ConvArgs& a) const override {
+    const State& st = *static_cast<const State*>(state);
+    if (p.dtype == DType::f32)
+      run_forward<float>(p, st, a);
+    else
+      run_forward<double>(p, st, a);
+  }
+};
+
+}  // namespace
+
+const Algorithm& direct_conv_algorithm() {
+  static const DirectConv algo;
+  return algo;
+}
+
+}  // namespace convkit::detail

@@ -1,0 +1,29 @@
+// src/kernels/conv/conv_generic.cpp — portable direct-convolution micro-kernels.
+#include <cstdint>
+
+#include "kernels/conv/conv_kernels.hpp"
+
+#define CONVKIT_VEC_BYTES 16
+#include "kernels/conv/conv_ukernel.inc"
+
+namespace convkit::detail {
+
+const ConvKernels conv_kernels_generic = {
+    {{&conv_ukernel<float, 4, 2>, 4, 8, "f32_dconv_4x8__generic"},
+     {&conv_ukernel<float, 2, 4>, 2, 16, "f32_dconv_2x16__generic"},
+     {&conv_ukernel<float, 1, 4>, 1, 16, "f32_dconv_1x16__generic"}},
+    {{&conv_ukernel<double, 4, 2>, 4, 4, "f64_dconv_4x4__generic"},
+     {&conv_ukernel<double, 2, 4>, 2, 8, "f64_dconv_2x8__generic"},
+     {&conv_ukernel<double, 1, 4>, 1, 8, "f64_dconv_1x8__generic"}},
+};
+
+const ConvKernels& conv_kernels(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return conv_kernels_avx512;
+    case Isa::avx2: return conv_kernels_avx2;
+    case Isa::generic: break;
+  }
+  return conv_kernels_generic;
+}
+
+}  // namespace convkit::detail
