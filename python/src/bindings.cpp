@@ -10,6 +10,8 @@
 
 #include <convkit/convkit.hpp>
 
+#include "buffer_pool.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,10 +64,34 @@ void check_ndim(const py::array& a, int nd, const char* name, const std::string&
                               ")");
 }
 
+// A new C-contiguous array whose memory comes from the buffer pool (see buffer_pool.hpp).
 py::array new_array(DType t, const std::vector<std::int64_t>& shape) {
   std::vector<py::ssize_t> s(shape.begin(), shape.end());
-  if (t == DType::f32) return py::array_t<float>(s);
-  return py::array_t<double>(s);
+  const std::size_t item = convkit::dtype_size(t);
+  std::size_t bytes = item;
+  for (auto d : shape)
+    if (__builtin_mul_overflow(bytes, static_cast<std::size_t>(d), &bytes))
+      throw convkit::SizeOverflow("result of shape " + convkit::shape_to_string(shape) +
+                                  " does not fit in memory");
+  struct Block {
+    void* p;
+    std::size_t capacity;
+  };
+  auto* block = new Block{nullptr, 0};
+  try {
+    block->p = convkit_py::BufferPool::instance().acquire(bytes, &block->capacity);
+  } catch (const std::bad_alloc&) {
+    delete block;
+    throw convkit::OutOfMemory("cannot allocate " + std::to_string(bytes) +
+                               " bytes for a result of shape " + convkit::shape_to_string(shape));
+  }
+  py::capsule owner(block, [](void* b) {
+    auto* blk = static_cast<Block*>(b);
+    convkit_py::BufferPool::instance().release(blk->p, blk->capacity);
+    delete blk;
+  });
+  if (t == DType::f32) return py::array_t<float>(s, static_cast<float*>(block->p), owner);
+  return py::array_t<double>(s, static_cast<double*>(block->p), owner);
 }
 
 // Result array: `out` checked by convkit (shape, dtype, writability), or a new one.
