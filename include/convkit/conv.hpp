@@ -100,7 +100,8 @@ class ConvProblem {
   std::vector<std::int64_t> output_shape() const;
   std::vector<std::int64_t> weight_shape() const;  // (K, C/groups, *kernel)
 
-  /// A one-line description, e.g. "NCHW f32 mb2ic3ih4iw4oc3oh2ow2kh4kw4sh2sw2ph1pw1".
+  /// A one-line description, e.g.
+  /// "NCHW f32 mb2ic3oc3ih4iw4oh2ow2kh4kw4sh2sw2dh1dw1ph1_1pw1_1" (pads as before_after).
   std::string to_string() const;
   /// A key equal for equal problems (used by the plan cache).
   std::string key() const;

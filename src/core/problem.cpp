@@ -119,6 +119,23 @@ std::vector<std::pair<std::int64_t, std::int64_t>> resolve_padding(
   return pairs;
 }
 
+// floor((in + pb + pa − extent) / stride) + 1 with extent = dilation·(kernel − 1) + 1, for
+// validated positive sizes and non-negative pads; ShapeError when the output would be empty.
+std::int64_t output_size_1d(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t d,
+                            std::int64_t pb, std::int64_t pa, const std::string& where) {
+  const std::int64_t padded =
+      checked_add(checked_add(in, pb, "padded input size"), pa, "padded input size");
+  const std::int64_t extent =
+      checked_add(checked_mul(d, k - 1, "dilated kernel extent"), 1, "dilated kernel extent");
+  if (extent > padded)
+    throw ShapeError("kernel_size: the dilated kernel extent " + std::to_string(extent) +
+                     " (kernel " + std::to_string(k) + ", dilation " + std::to_string(d) +
+                     ") is larger than the padded input " + std::to_string(padded) + " (input " +
+                     std::to_string(in) + " + padding " + std::to_string(pb) + " + " +
+                     std::to_string(pa) + ") in " + where + "; the output would be empty");
+  return (padded - extent) / s + 1;
+}
+
 void check_bytes(std::int64_t elements, DType t, const char* what) {
   checked_mul(elements, static_cast<std::int64_t>(dtype_size(t)), what);
 }
@@ -224,19 +241,8 @@ ConvProblem::ConvProblem(const ConvDesc& desc) {
     dilation[j] = d_v[i];
     pad_before[j] = pads[i].first;
     pad_after[j] = pads[i].second;
-    const std::int64_t padded = checked_add(checked_add(in[j], pad_before[j], "padded input size"),
-                                            pad_after[j], "padded input size");
-    const std::int64_t extent =
-        checked_add(checked_mul(dilation[j], kernel[j] - 1, "dilated kernel extent"), 1,
-                    "dilated kernel extent");
-    if (extent > padded)
-      throw ShapeError("kernel_size: the dilated kernel extent " + std::to_string(extent) +
-                       " (kernel " + std::to_string(kernel[j]) + ", dilation " +
-                       std::to_string(dilation[j]) + ") is larger than the padded input " +
-                       std::to_string(padded) + " (input " + std::to_string(in[j]) + " + padding " +
-                       std::to_string(pad_before[j]) + " + " + std::to_string(pad_after[j]) +
-                       ") in " + dim_label(nd, i) + "; the output would be empty");
-    out[j] = (padded - extent) / stride[j] + 1;
+    out[j] = output_size_1d(in[j], kernel[j], stride[j], dilation[j], pad_before[j],
+                            pad_after[j], dim_label(nd, i));
   }
   // Every tensor's byte size and the work must fit in 64 bits.
   const std::int64_t in_sp = checked_mul(checked_mul(in[0], in[1], "input size"), in[2], "input size");
@@ -310,14 +316,17 @@ std::string ConvProblem::key() const { return to_string(); }
 std::int64_t conv_output_size(std::int64_t input, std::int64_t kernel, std::int64_t stride,
                               std::int64_t pad_before, std::int64_t pad_after,
                               std::int64_t dilation) {
-  ConvDesc d;
-  d.spatial_dims = 1;
-  d.input_size = {input};
-  d.kernel_size = {kernel};
-  d.stride = {stride};
-  d.dilation = {dilation};
-  d.padding = Padding::explicit_pairs({{pad_before, pad_after}});
-  return ConvProblem(d).out[2];
+  const std::vector<std::int64_t> in_v = checked_sizes({input}, 1, "input_size");
+  const std::vector<std::int64_t> k_v = checked_sizes({kernel}, 1, "kernel_size");
+  const std::vector<std::int64_t> s_v = {stride}, d_v = {dilation};
+  const auto pads = resolve_padding(Padding::explicit_pairs({{pad_before, pad_after}}), 1, in_v,
+                                    k_v, s_v, d_v);
+  if (stride < 1)
+    throw InvalidArgument("stride: got " + std::to_string(stride) + ", expected >= 1");
+  if (dilation < 1)
+    throw InvalidArgument("dilation: got " + std::to_string(dilation) + ", expected >= 1");
+  return output_size_1d(input, kernel, stride, dilation, pads[0].first, pads[0].second,
+                        "the dimension");
 }
 
 ConvProblem transposed_to_forward(const ConvTransposeDesc& t) {
@@ -355,19 +364,24 @@ ConvProblem transposed_to_forward(const ConvTransposeDesc& t) {
           std::to_string(std::max(s_v[i], d_v[i])) +
           " (it only selects among the output sizes that map to the same input size)");
     // (in − 1)·stride − pads + dilation·(k − 1) + output_padding + 1
-    std::int64_t o = checked_mul(in_v[i] - 1, s_v[i], "transposed output size");
-    o = checked_add(o, checked_mul(d_v[i], k_v[i] - 1, "dilated kernel extent"),
-                    "transposed output size");
-    o = checked_add(o, op + 1, "transposed output size");
-    o -= pads[i].first + pads[i].second;
-    if (o < 1)
-      throw ShapeError("the transposed convolution's output would be empty (size " +
-                       std::to_string(o) + ") in " + dim_label(nd, i) + ": padding (" +
-                       std::to_string(pads[i].first) + ", " + std::to_string(pads[i].second) +
-                       ") removes more than (input − 1)·stride + dilation·(kernel − 1) + "
-                       "output_padding + 1 = " +
-                       std::to_string(o + pads[i].first + pads[i].second));
-    fwd_in[i] = o;
+    std::int64_t full = checked_mul(in_v[i] - 1, s_v[i], "transposed output size");
+    full = checked_add(full, checked_mul(d_v[i], k_v[i] - 1, "dilated kernel extent"),
+                       "transposed output size");
+    full = checked_add(full, op + 1, "transposed output size");
+    // Both pads are >= 0 here, so comparing them one at a time cannot overflow.
+    const std::int64_t pb = pads[i].first, pa = pads[i].second;
+    if (pb >= full || pa >= full - pb) {
+      std::int64_t size;
+      const bool fits = !__builtin_sub_overflow(full - pb, pa, &size);
+      throw ShapeError("padding: got (" + std::to_string(pb) + ", " + std::to_string(pa) +
+                       ") in " + dim_label(nd, i) +
+                       ", which leaves the transposed convolution's output empty" +
+                       (fits ? " (size " + std::to_string(size) + ")" : std::string()) +
+                       ": it must total "
+                       "less than (input − 1)·stride + dilation·(kernel − 1) + output_padding + "
+                       "1 = " + std::to_string(full));
+    }
+    fwd_in[i] = full - pb - pa;
   }
   ConvDesc f;
   f.spatial_dims = nd;

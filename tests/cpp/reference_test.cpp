@@ -1,0 +1,950 @@
+// tests/cpp/reference_test.cpp — correctness of the library against the naive oracle
+// (naive_conv.hpp): randomized small problems for forward, backward-data, backward-weights,
+// backward-bias and conv_transpose through one-shot functions and ConvPlan with algorithms
+// "reference" and "auto", every layout / dtype / padding mode / view kind, compared EXACTLY on
+// integer-valued data; plus the notebook example and a float64 finite-difference check.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "convkit/convkit.hpp"
+#include "naive_conv.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using ckt::Array;
+using ckt::i64;
+using ckt::Shape;
+using ckt::Strided;
+using ckt::ViewKind;
+using convkit::ConvDesc;
+using convkit::ConvPlan;
+using convkit::ConvProblem;
+using convkit::Direction;
+using convkit::DType;
+using convkit::Layout;
+using convkit::Padding;
+using convkit::PaddingMode;
+using convkit::TensorView;
+
+constexpr int kForwardCases = 1500;    // small problems; each runs all four directions
+constexpr int kMediumCases = 60;       // more channels / larger images; all four directions
+constexpr int kTransposedCases = 1000;
+constexpr int kCasesPerAlgorithmAndIsa = 150;  // forced algorithms × ISA caps, all directions
+
+// ---- the oracle checks itself -----------------------------------------------------------------
+
+TEST(NaiveOracle, PaddingMatchesNumpy) {
+  // Values from numpy.pad([1, 2, 3], (5, 5), mode).
+  Array a(Shape{1, 1, 3});
+  a.v = {1, 2, 3};
+  auto padded = [&](naive::Mode m) {
+    return naive::pad_axis(a, 2, 5, 5, m).v;
+  };
+  EXPECT_EQ(padded(naive::Mode::constant),
+            (std::vector<double>{0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(padded(naive::Mode::reflect),
+            (std::vector<double>{2, 1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2}));
+  EXPECT_EQ(padded(naive::Mode::edge),
+            (std::vector<double>{1, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 3, 3}));
+  EXPECT_EQ(padded(naive::Mode::wrap),
+            (std::vector<double>{2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2}));
+  // numpy.pad([1, 2, 3, 4, 5], (2, 3), 'reflect') = [3, 2, 1, 2, 3, 4, 5, 4, 3, 2]
+  Array b(Shape{1, 1, 5});
+  b.v = {1, 2, 3, 4, 5};
+  EXPECT_EQ(naive::pad_axis(b, 2, 2, 3, naive::Mode::reflect).v,
+            (std::vector<double>{3, 2, 1, 2, 3, 4, 5, 4, 3, 2}));
+  // A single element reflects to itself.
+  Array c(Shape{1, 1, 1});
+  c.v = {7};
+  EXPECT_EQ(naive::pad_axis(c, 2, 2, 1, naive::Mode::reflect).v,
+            (std::vector<double>{7, 7, 7, 7}));
+}
+
+TEST(NaiveOracle, BackwardIsAdjointOfForward) {
+  // <forward(x, w), dy> = <x, backward_data(dy, w)> = <w, backward_weights(dy, x)>, exactly.
+  std::mt19937_64 rng(11);
+  for (auto mode : {naive::Mode::constant, naive::Mode::reflect, naive::Mode::edge,
+                    naive::Mode::wrap}) {
+    naive::Conv p;
+    p.groups = 2;
+    p.stride = {2, 1};
+    p.dilation = {1, 2};
+    p.pad_before = {3, 1};
+    p.pad_after = {1, 4};
+    p.mode = mode;
+    const Array x = ckt::random_ints({2, 4, 3, 5}, rng), w = ckt::random_ints({6, 2, 3, 2}, rng);
+    const Array y = naive::forward(x, w, nullptr, p);
+    const Array dy = ckt::random_ints(y.shape, rng);
+    const Array dx = naive::backward_data(dy, w, {3, 5}, p);
+    const Array dw = naive::backward_weights(dy, x, {3, 2}, p);
+    auto dot = [](const Array& a, const Array& b) {
+      double s = 0;
+      for (i64 i = 0; i < a.size(); ++i) s += a.v[i] * b.v[i];
+      return s;
+    };
+    EXPECT_EQ(dot(y, dy), dot(x, dx));
+    EXPECT_EQ(dot(y, dy), dot(w, dw));
+  }
+}
+
+// ---- random problems ---------------------------------------------------------------------------
+
+struct Case {
+  int nd = 2;
+  i64 N = 1, C = 1, K = 1, G = 1;
+  Shape in, k, s, d, pb, pa;
+  PaddingMode mode = PaddingMode::zeros;
+  enum class Pad { explicit_pairs, same, valid } pad = Pad::explicit_pairs;
+  Layout layout = Layout::channels_first;
+  DType dtype = DType::f32;
+  bool broadcast_scalars = false;  // give one value for all dims where they are all equal
+
+  std::string describe() const {
+    std::ostringstream o;
+    o << nd << "-D N" << N << " C" << C << " K" << K << " G" << G << " in" << ckt::shape_str(in)
+      << " k" << ckt::shape_str(k) << " s" << ckt::shape_str(s) << " d" << ckt::shape_str(d)
+      << " pads" << ckt::shape_str(pb) << ckt::shape_str(pa) << " "
+      << convkit::padding_mode_name(mode) << " "
+      << (pad == Pad::same ? "same" : pad == Pad::valid ? "valid" : "explicit") << " "
+      << convkit::layout_name(layout, nd) << " " << convkit::dtype_name(dtype);
+    return o.str();
+  }
+
+  static std::vector<i64> maybe_scalar(const Shape& v, bool broadcast) {
+    if (broadcast && std::all_of(v.begin(), v.end(), [&](i64 x) { return x == v[0]; }))
+      return {v[0]};
+    return v;
+  }
+
+  ConvDesc desc() const {
+    ConvDesc dd;
+    dd.spatial_dims = nd;
+    dd.batch = N;
+    dd.in_channels = C;
+    dd.out_channels = K;
+    dd.groups = G;
+    dd.input_size = in;
+    dd.kernel_size = k;
+    dd.stride = maybe_scalar(s, broadcast_scalars);
+    dd.dilation = maybe_scalar(d, broadcast_scalars);
+    if (broadcast_scalars && std::all_of(d.begin(), d.end(), [](i64 x) { return x == 1; }))
+      dd.dilation.clear();  // empty means 1
+    switch (pad) {
+      case Pad::same: dd.padding = Padding::same(); break;
+      case Pad::valid: dd.padding = Padding::valid(); break;
+      case Pad::explicit_pairs: {
+        std::vector<std::pair<i64, i64>> pairs;
+        for (int i = 0; i < nd; ++i) pairs.emplace_back(pb[i], pa[i]);
+        const bool symmetric = pb == pa;
+        if (broadcast_scalars && symmetric)
+          dd.padding = Padding::symmetric(maybe_scalar(pb, true));
+        else
+          dd.padding = Padding::explicit_pairs(pairs);
+      }
+    }
+    dd.padding_mode = mode;
+    dd.layout = layout;
+    dd.dtype = dtype;
+    return dd;
+  }
+
+  naive::Conv oracle() const {
+    naive::Conv p;
+    p.groups = G;
+    p.stride = s;
+    p.dilation = d;
+    p.pad_before = pb;
+    p.pad_after = pa;
+    p.mode = ckt::to_naive(mode);
+    return p;
+  }
+  Shape x_shape() const { return naive::cat({N, C}, in); }
+  Shape w_shape() const { return naive::cat({K, C / G}, k); }
+  Shape y_shape() const { return naive::cat({N, K}, naive::out_spatial(in, k, oracle())); }
+};
+
+// Coverage counters: the random generator must hit every feature the brief asks for.
+struct Coverage {
+  std::map<std::string, int> hits;
+  void hit(const std::string& what) { ++hits[what]; }
+};
+
+i64 pick(std::mt19937_64& rng, i64 lo, i64 hi) {  // inclusive
+  return lo + static_cast<i64>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
+}
+
+// `medium` problems have more channels and larger images (several GEMM / blocking tiles in
+// fast algorithms) but stay small enough for the naive oracle.
+Case random_case(std::mt19937_64& rng, Coverage& cov, bool medium = false) {
+  Case c;
+  c.nd = static_cast<int>(pick(rng, 1, 3));
+  const i64 max_in = medium ? (c.nd == 1 ? 40 : c.nd == 2 ? 12 : 6) : (c.nd == 1 ? 9 : c.nd == 2 ? 6 : 4);
+  const i64 max_cg = medium ? 20 : 3, max_k = medium ? 5 : 4;
+  // Channels and groups; sometimes depthwise.
+  if (pick(rng, 0, 6) == 0) {
+    c.G = pick(rng, 2, 4);
+    c.C = c.G;
+    c.K = c.G * pick(rng, 1, 2);
+    cov.hit("depthwise");
+  } else {
+    c.G = std::vector<i64>{1, 1, 2, 3}[pick(rng, 0, 3)];
+    c.C = c.G * pick(rng, 1, max_cg);
+    c.K = c.G * pick(rng, 1, max_cg);
+    if (c.G > 1) cov.hit("groups");
+  }
+  c.N = pick(rng, 0, 19) == 0 ? 0 : pick(rng, 1, 3);
+  if (c.N == 0) cov.hit("batch 0");
+  const int m = static_cast<int>(pick(rng, 0, 9));
+  c.mode = m < 4 ? PaddingMode::zeros
+           : m < 6 ? PaddingMode::reflect
+           : m < 8 ? PaddingMode::replicate
+                   : PaddingMode::circular;
+  const int pk = static_cast<int>(pick(rng, 0, 9));
+  c.pad = pk < 7 ? Case::Pad::explicit_pairs : pk < 9 ? Case::Pad::same : Case::Pad::valid;
+  c.layout = pick(rng, 0, 1) ? Layout::channels_last : Layout::channels_first;
+  c.dtype = pick(rng, 0, 1) ? DType::f64 : DType::f32;
+  c.broadcast_scalars = pick(rng, 0, 1) == 1;
+  const bool uniform = pick(rng, 0, 3) == 0;  // same values in every dim (tests broadcasting)
+  for (int i = 0; i < c.nd; ++i) {
+    if (uniform && i > 0) {
+      c.in.push_back(c.in[0]);
+      c.k.push_back(c.k[0]);
+      c.s.push_back(c.s[0]);
+      c.d.push_back(c.d[0]);
+      c.pb.push_back(c.pb[0]);
+      c.pa.push_back(c.pa[0]);
+      continue;
+    }
+    const i64 in = pick(rng, 0, 9) == 0 ? 1 : pick(rng, 1, max_in);
+    const i64 s = pick(rng, 0, 1) ? 1 : pick(rng, 2, 3);
+    i64 d = pick(rng, 0, 1) ? 1 : pick(rng, 2, 3);
+    i64 pb = 0, pa = 0, k = 1;
+    switch (c.pad) {
+      case Case::Pad::explicit_pairs: {
+        // Modes other than zeros also get pads larger than the input.
+        const i64 pmax = c.mode == PaddingMode::zeros ? 3 : (c.nd == 3 ? in + 1 : in + 3);
+        pb = pick(rng, 0, pmax);
+        pa = pick(rng, 0, pmax);
+        const i64 kmax = (in + pb + pa - 1) / d + 1;
+        k = pick(rng, 0, 6) == 0 && !medium ? kmax : pick(rng, 1, std::min<i64>(kmax, max_k));
+        break;
+      }
+      case Case::Pad::valid: {
+        if (d * 1 + 1 > in) d = 1;
+        const i64 kmax = (in - 1) / d + 1;
+        k = pick(rng, 0, 4) == 0 && !medium ? kmax : pick(rng, 1, std::min<i64>(kmax, max_k));
+        break;
+      }
+      case Case::Pad::same: {
+        k = pick(rng, 1, max_k);
+        // TensorFlow's rule, computed here independently of the library.
+        const i64 out = (in + s - 1) / s;
+        const i64 total = std::max<i64>((out - 1) * s + (k - 1) * d + 1 - in, 0);
+        pb = total / 2;
+        pa = total - pb;
+        break;
+      }
+    }
+    c.in.push_back(in);
+    c.k.push_back(k);
+    c.s.push_back(s);
+    c.d.push_back(d);
+    c.pb.push_back(pb);
+    c.pa.push_back(pa);
+  }
+  for (int i = 0; i < c.nd; ++i) {
+    const i64 padded = c.in[i] + c.pb[i] + c.pa[i], extent = c.d[i] * (c.k[i] - 1) + 1;
+    if (extent == padded) cov.hit("kernel as large as the padded input");
+    if (c.k[i] == c.in[i] && c.in[i] > 1 && c.d[i] == 1) cov.hit("kernel as large as the input");
+    if (c.mode != PaddingMode::zeros && std::max(c.pb[i], c.pa[i]) > c.in[i])
+      cov.hit(std::string("pad larger than input, ") + convkit::padding_mode_name(c.mode));
+    if (c.s[i] > 1 && (padded - extent) % c.s[i] != 0) cov.hit("stride that does not divide");
+    if (c.d[i] > 1) cov.hit("dilation");
+    if (c.pb[i] != c.pa[i]) cov.hit("asymmetric pads");
+  }
+  if (std::all_of(c.in.begin(), c.in.end(), [](i64 v) { return v == 1; })) cov.hit("1x1 input");
+  cov.hit(std::to_string(c.nd) + "-D");
+  cov.hit(convkit::padding_mode_name(c.mode));
+  cov.hit(c.pad == Case::Pad::same ? "'same'" : c.pad == Case::Pad::valid ? "'valid'" : "explicit");
+  cov.hit(convkit::layout_name(c.layout, 2));
+  cov.hit(convkit::dtype_name(c.dtype));
+  return c;
+}
+
+// How one case is run through the library.
+struct Variant {
+  bool use_plan = false;
+  std::string algorithm = "auto";
+  ViewKind x_kind = ViewKind::contiguous, w_kind = ViewKind::contiguous,
+           y_kind = ViewKind::contiguous, b_kind = ViewKind::contiguous;
+  std::string describe() const {
+    return std::string(use_plan ? "ConvPlan" : "one-shot") + " algorithm=" + algorithm +
+           " views x:" + ckt::view_kind_name(x_kind) + " w:" + ckt::view_kind_name(w_kind) +
+           " out:" + ckt::view_kind_name(y_kind) + " b:" + ckt::view_kind_name(b_kind);
+  }
+};
+
+Variant random_variant(std::mt19937_64& rng, Coverage& cov) {
+  Variant v;
+  v.use_plan = pick(rng, 0, 1) == 1;
+  v.algorithm = pick(rng, 0, 1) ? "reference" : "auto";
+  v.x_kind = ckt::random_view_kind(rng);
+  v.w_kind = ckt::random_view_kind(rng);
+  v.y_kind = ckt::random_view_kind(rng);
+  v.b_kind = ckt::random_view_kind(rng);
+  cov.hit(v.use_plan ? "ConvPlan" : "one-shot");
+  cov.hit("algorithm " + v.algorithm);
+  for (auto k : {v.x_kind, v.w_kind, v.y_kind})
+    if (k != ViewKind::contiguous) cov.hit(std::string("view ") + ckt::view_kind_name(k));
+  return v;
+}
+
+template <class T>
+constexpr T kSentinel = T(-12345.5);
+
+// Whether the algorithm `opts` names takes (problem, direction); "auto" always does. A forced
+// algorithm that declines must say so with UnsupportedError.
+bool algorithm_takes(const ConvProblem& p, Direction d, const convkit::PlanOptions& opts) {
+  if (opts.algorithm == "auto") return true;
+  try {
+    ConvPlan plan(p, d, opts);
+    EXPECT_EQ(plan.algorithm_name(), opts.algorithm);
+    return true;
+  } catch (const convkit::UnsupportedError& e) {
+    EXPECT_NE(std::string(e.what()).find(opts.algorithm), std::string::npos) << e.what();
+    return false;
+  }
+}
+
+// Which algorithm ran each direction: "auto"'s choices, or a forced algorithm's acceptances.
+std::map<std::string, int>& algorithm_tally() {
+  static std::map<std::string, int> tally;
+  return tally;
+}
+
+// Runs all four directions of case `c` through the library and compares with the oracle
+// (directions a forced algorithm declines are skipped).
+template <class T>
+void run_case(const Case& c, const Variant& v, std::mt19937_64& rng) {
+  const std::string where = c.describe() + " | " + v.describe();
+  SCOPED_TRACE(where);
+  const ConvDesc desc = c.desc();
+  const ConvProblem prob(desc);
+  // The library resolved the problem as the test did.
+  for (int i = 0; i < c.nd; ++i) {
+    const int j = 3 - c.nd + i;
+    ASSERT_EQ(prob.pad_before[j], c.pb[i]);
+    ASSERT_EQ(prob.pad_after[j], c.pa[i]);
+  }
+  const naive::Conv p = c.oracle();
+  const Array x = ckt::random_ints(c.x_shape(), rng);
+  const Array w = ckt::random_ints(c.w_shape(), rng);
+  const Array b = ckt::random_ints({c.K}, rng);
+  const Shape yshape = c.y_shape();
+  const Array dy = ckt::random_ints(yshape, rng);
+  const bool with_bias = pick(rng, 0, 1) == 1;
+  const convkit::PlanOptions opts{v.algorithm};
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+
+  auto input = [&](const Array& a, bool act, ViewKind k) {
+    return ckt::make_strided<T>(a.shape, act, c.layout, k, rng, kSentinel<T>, &a);
+  };
+  auto output = [&](const Shape& s, bool act, ViewKind k) {
+    return ckt::make_strided<T>(s, act, c.layout, k, rng, kSentinel<T>, nullptr, nan);
+  };
+  auto check_inputs_unchanged = [](const auto& buf, const auto& copy) {
+    EXPECT_TRUE(buf.storage == copy.storage) << "an input was modified";  // inputs hold no NaN
+  };
+
+  const auto xs = input(x, true, v.x_kind);
+  const auto ws = input(w, false, v.w_kind);
+  const auto bs = input(b, false, v.b_kind);
+  const auto dys = input(dy, true, v.x_kind);
+  const auto xs0 = xs, ws0 = ws, dys0 = dys;
+
+  // Forward.
+  if (algorithm_takes(prob, Direction::forward, opts)) {
+    algorithm_tally()[std::string("forward ") + convkit::cached_plan(prob, Direction::forward, opts)->algorithm_name()]++;
+    auto ys = output(yshape, true, v.y_kind);
+    const TensorView bv = bs.view();
+    const TensorView* bp = with_bias ? &bv : nullptr;
+    if (v.use_plan) {
+      const ConvPlan plan(prob, Direction::forward, opts);
+      if (v.algorithm != "auto") {
+        EXPECT_EQ(plan.algorithm_name(), v.algorithm);
+      }
+      const auto names = convkit::algorithm_names();
+      EXPECT_NE(std::find(names.begin(), names.end(), plan.algorithm_name()), names.end());
+      plan.forward(xs.view(), ws.view(), bp, ys.view());
+    } else {
+      convkit::conv_forward(desc, xs.view(), ws.view(), bp, ys.view(), opts);
+    }
+    EXPECT_TRUE(ckt::same_values(ckt::read(ys), naive::forward(x, w, with_bias ? &b : nullptr, p)))
+        << "forward";
+    EXPECT_TRUE(ckt::outside_untouched(ys, kSentinel<T>)) << "forward";
+  }
+  // Backward data.
+  if (algorithm_takes(prob, Direction::backward_data, opts)) {
+    algorithm_tally()[std::string("backward_data ") + convkit::cached_plan(prob, Direction::backward_data, opts)->algorithm_name()]++;
+    auto dxs = output(c.x_shape(), true, v.y_kind);
+    if (v.use_plan) {
+      const ConvPlan plan(prob, Direction::backward_data, opts);
+      plan.backward_data(dys.view(), ws.view(), dxs.view());
+    } else {
+      convkit::conv_backward_data(desc, dys.view(), ws.view(), dxs.view(), opts);
+    }
+    EXPECT_TRUE(ckt::same_values(ckt::read(dxs), naive::backward_data(dy, w, c.in, p)))
+        << "backward_data";
+    EXPECT_TRUE(ckt::outside_untouched(dxs, kSentinel<T>)) << "backward_data";
+  }
+  // Backward weights.
+  if (algorithm_takes(prob, Direction::backward_weights, opts)) {
+    algorithm_tally()[std::string("backward_weights ") + convkit::cached_plan(prob, Direction::backward_weights, opts)->algorithm_name()]++;
+    auto dws = output(c.w_shape(), false, v.y_kind);
+    if (v.use_plan) {
+      const ConvPlan plan(prob, Direction::backward_weights, opts);
+      plan.backward_weights(dys.view(), xs.view(), dws.view());
+    } else {
+      convkit::conv_backward_weights(desc, dys.view(), xs.view(), dws.view(), opts);
+    }
+    EXPECT_TRUE(ckt::same_values(ckt::read(dws), naive::backward_weights(dy, x, c.k, p)))
+        << "backward_weights";
+    EXPECT_TRUE(ckt::outside_untouched(dws, kSentinel<T>)) << "backward_weights";
+  }
+  // Backward bias.
+  if (algorithm_takes(prob, Direction::backward_bias, opts)) {
+    algorithm_tally()[std::string("backward_bias ") + convkit::cached_plan(prob, Direction::backward_bias, opts)->algorithm_name()]++;
+    auto dbs = output({c.K}, false, v.b_kind);
+    if (v.use_plan) {
+      const ConvPlan plan(prob, Direction::backward_bias, opts);
+      plan.backward_bias(dys.view(), dbs.view());
+    } else {
+      convkit::conv_backward_bias(desc, dys.view(), dbs.view());
+    }
+    EXPECT_TRUE(ckt::same_values(ckt::read(dbs), naive::backward_bias(dy))) << "backward_bias";
+    EXPECT_TRUE(ckt::outside_untouched(dbs, kSentinel<T>)) << "backward_bias";
+  }
+  check_inputs_unchanged(xs, xs0);
+  check_inputs_unchanged(ws, ws0);
+  check_inputs_unchanged(dys, dys0);
+}
+
+TEST(Reference, RandomProblemsAllDirections) {
+  algorithm_tally().clear();
+  std::mt19937_64 rng(20240607);
+  Coverage cov;
+  for (int i = 0; i < kForwardCases; ++i) {
+    const Case c = random_case(rng, cov);
+    const Variant v = random_variant(rng, cov);
+    SCOPED_TRACE("random case #" + std::to_string(i));
+    if (c.dtype == DType::f32)
+      run_case<float>(c, v, rng);
+    else
+      run_case<double>(c, v, rng);
+    // Keep going to collect several failures, but not hundreds of them.
+    if (::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40)
+      FAIL() << "too many failures; stopping after random case #" << i;
+  }
+  std::string summary;
+  for (const auto& [k, count] : algorithm_tally()) summary += k + ": " + std::to_string(count) + "; ";
+  std::printf("[          ] algorithms run (auto's choices and forced reference): %s\n",
+              summary.c_str());
+  for (const char* what :
+       {"1-D", "2-D", "3-D", "NCHW", "NHWC", "float32", "float64", "groups", "depthwise",
+        "batch 0", "zeros", "reflect", "replicate", "circular", "'same'", "'valid'", "explicit",
+        "dilation", "asymmetric pads", "stride that does not divide", "1x1 input",
+        "kernel as large as the input", "kernel as large as the padded input",
+        "pad larger than input, reflect", "pad larger than input, replicate",
+        "pad larger than input, circular", "ConvPlan", "one-shot", "algorithm reference",
+        "algorithm auto", "view gapped", "view flipped", "view mixed"})
+    EXPECT_GE(cov.hits[what], 3) << "random cases did not cover: " << what;
+}
+
+// Every algorithm of the list, forced by name, under every ISA cap (CONVKIT_MAX_ISA is read at
+// every call), on the directions it takes.
+TEST(Algorithms, EveryAlgorithmAndIsaMatchesOracle) {
+  const char* saved = std::getenv("CONVKIT_MAX_ISA");
+  const std::string saved_value = saved ? saved : "";
+  algorithm_tally().clear();
+  int ran = 0;
+  for (const char* isa : {"", "avx2", "generic"}) {
+    if (*isa)
+      setenv("CONVKIT_MAX_ISA", isa, 1);
+    else if (saved)
+      setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
+    else
+      unsetenv("CONVKIT_MAX_ISA");
+    for (const std::string& name : convkit::algorithm_names()) {
+      std::mt19937_64 rng(4242);
+      Coverage cov;
+      for (int i = 0; i < kCasesPerAlgorithmAndIsa; ++i) {
+        const Case c = random_case(rng, cov, /*medium=*/i % 4 == 3);
+        Variant v = random_variant(rng, cov);
+        v.algorithm = name;
+        SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " algorithm " + name + " case #" +
+                     std::to_string(i));
+        if (c.dtype == DType::f32)
+          run_case<float>(c, v, rng);
+        else
+          run_case<double>(c, v, rng);
+        ++ran;
+        if (::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40)
+          FAIL() << "too many failures";
+      }
+    }
+  }
+  if (saved)
+    setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
+  else
+    unsetenv("CONVKIT_MAX_ISA");
+  // Every algorithm took at least some problems in some direction.
+  for (const std::string& name : convkit::algorithm_names()) {
+    int n = 0;
+    for (const auto& [k, count] : algorithm_tally())
+      if (k.size() > name.size() && k.compare(k.size() - name.size(), name.size(), name) == 0) n += count;
+    EXPECT_GT(n, 0) << "algorithm " << name << " took no random problem";
+  }
+  std::string summary;
+  for (const auto& [k, count] : algorithm_tally()) summary += k + ": " + std::to_string(count) + "; ";
+  RecordProperty("directions_run", summary);
+  std::printf("[          ] forced algorithms ran: %s\n", summary.c_str());
+  EXPECT_GT(ran, 0);
+}
+
+TEST(Reference, RandomMediumProblemsAllDirections) {
+  std::mt19937_64 rng(31337);
+  Coverage cov;
+  for (int i = 0; i < kMediumCases; ++i) {
+    Case c = random_case(rng, cov, /*medium=*/true);
+    if (c.N == 0) c.N = 1;
+    const Variant v = random_variant(rng, cov);
+    SCOPED_TRACE("random medium case #" + std::to_string(i));
+    if (c.dtype == DType::f32)
+      run_case<float>(c, v, rng);
+    else
+      run_case<double>(c, v, rng);
+    if (::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40)
+      FAIL() << "too many failures; stopping after random case #" << i;
+  }
+}
+
+// Hand-picked corner cases, each run in every layout, dtype and variant.
+TEST(Reference, CornerCases) {
+  std::vector<Case> cases;
+  auto mk = [](int nd, i64 N, i64 C, i64 K, i64 G, Shape in, Shape k, Shape s, Shape d, Shape pb,
+               Shape pa, PaddingMode m) {
+    Case c;
+    c.nd = nd;
+    c.N = N;
+    c.C = C;
+    c.K = K;
+    c.G = G;
+    c.in = in;
+    c.k = k;
+    c.s = s;
+    c.d = d;
+    c.pb = pb;
+    c.pa = pa;
+    c.mode = m;
+    return c;
+  };
+  for (auto m : {PaddingMode::zeros, PaddingMode::reflect, PaddingMode::replicate,
+                 PaddingMode::circular}) {
+    cases.push_back(mk(2, 2, 1, 1, 1, {1, 1}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, m));  // 1x1
+    cases.push_back(mk(2, 1, 2, 3, 1, {1, 1}, {3, 2}, {1, 2}, {1, 1}, {2, 1}, {0, 0}, m));
+    cases.push_back(mk(1, 2, 3, 3, 3, {2}, {4}, {1}, {2}, {5}, {4}, m));  // pads > input, depthwise
+    cases.push_back(mk(3, 1, 2, 2, 2, {2, 1, 3}, {2, 3, 3}, {2, 1, 2}, {2, 1, 1}, {3, 1, 0},
+                       {1, 2, 4}, m));
+    cases.push_back(mk(2, 0, 2, 4, 2, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, m));  // N=0
+    cases.push_back(mk(2, 2, 2, 2, 1, {4, 5}, {4, 5}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, m));  // k=in
+    cases.push_back(mk(1, 1, 1, 1, 1, {3}, {2}, {5}, {1}, {7}, {6}, m));  // stride > input
+  }
+  std::mt19937_64 rng(99);
+  Coverage cov;
+  for (const Case& base : cases)
+    for (auto layout : {Layout::channels_first, Layout::channels_last})
+      for (auto dtype : {DType::f32, DType::f64})
+        for (int variant = 0; variant < 2; ++variant) {
+          Case c = base;
+          c.layout = layout;
+          c.dtype = dtype;
+          c.broadcast_scalars = variant == 1;
+          Variant v = random_variant(rng, cov);
+          v.use_plan = variant == 1;
+          if (dtype == DType::f32)
+            run_case<float>(c, v, rng);
+          else
+            run_case<double>(c, v, rng);
+        }
+}
+
+TEST(Reference, ZeroStrideInputsBroadcast) {
+  // x with stride 0 over the batch and w with stride 0 over its input channels.
+  Case c;
+  c.nd = 2;
+  c.N = 3;
+  c.C = 2;
+  c.K = 2;
+  c.in = {4, 3};
+  c.k = {2, 2};
+  c.s = {1, 1};
+  c.d = {1, 1};
+  c.pb = {1, 0};
+  c.pa = {0, 1};
+  c.mode = PaddingMode::reflect;
+  std::mt19937_64 rng(5);
+  const Array x1 = ckt::random_ints({1, 2, 4, 3}, rng), w1 = ckt::random_ints({2, 1, 2, 2}, rng);
+  std::vector<float> xs(x1.v.begin(), x1.v.end()), ws(w1.v.begin(), w1.v.end());
+  TensorView xv(xs.data(), DType::f32, {3, 2, 4, 3}, {0, 12, 3, 1});
+  TensorView wv(ws.data(), DType::f32, {2, 2, 2, 2}, {4, 0, 2, 1});
+  Array x(c.x_shape()), w(c.w_shape());
+  naive::for_each_index(x.shape, [&](const Shape& i) { x.at(i) = x1.at({0, i[1], i[2], i[3]}); });
+  naive::for_each_index(w.shape, [&](const Shape& i) { w.at(i) = w1.at({i[0], 0, i[2], i[3]}); });
+  const Array want = naive::forward(x, w, nullptr, c.oracle());
+  std::vector<float> y(static_cast<std::size_t>(naive::element_count(want.shape)));
+  convkit::conv_forward(c.desc(), xv, wv, nullptr, TensorView::contiguous(y.data(), want.shape));
+  Array got(want.shape);
+  got.v.assign(y.begin(), y.end());
+  EXPECT_TRUE(ckt::same_values(got, want));
+  // Backward weights reads x through the zero stride too.
+  const Array dy = ckt::random_ints(want.shape, rng);
+  std::vector<float> dys(dy.v.begin(), dy.v.end()), dw(naive::element_count(w.shape));
+  convkit::conv_backward_weights(c.desc(), TensorView::contiguous(dys.data(), dy.shape), xv,
+                                 TensorView::contiguous(dw.data(), w.shape));
+  Array gotw(w.shape);
+  gotw.v.assign(dw.begin(), dw.end());
+  EXPECT_TRUE(ckt::same_values(gotw, naive::backward_weights(dy, x, c.k, c.oracle())));
+}
+
+// ---- transposed convolution -------------------------------------------------------------------
+
+struct TCase {
+  int nd = 2;
+  i64 N = 1, Cin = 1, Cout = 1, G = 1;
+  Shape in, k, s, d, pb, pa, op;
+  Layout layout = Layout::channels_first;
+  DType dtype = DType::f32;
+  bool with_bias = false;
+
+  std::string describe() const {
+    std::ostringstream o;
+    o << "transposed " << nd << "-D N" << N << " Cin" << Cin << " Cout" << Cout << " G" << G
+      << " in" << ckt::shape_str(in) << " k" << ckt::shape_str(k) << " s" << ckt::shape_str(s)
+      << " d" << ckt::shape_str(d) << " pads" << ckt::shape_str(pb) << ckt::shape_str(pa)
+      << " output_padding" << ckt::shape_str(op) << " " << convkit::layout_name(layout, nd) << " "
+      << convkit::dtype_name(dtype) << (with_bias ? " bias" : "");
+    return o.str();
+  }
+  convkit::ConvTransposeDesc desc() const {
+    convkit::ConvTransposeDesc t;
+    t.spatial_dims = nd;
+    t.batch = N;
+    t.in_channels = Cin;
+    t.out_channels = Cout;
+    t.groups = G;
+    t.input_size = in;
+    t.kernel_size = k;
+    t.stride = s;
+    t.dilation = d;
+    std::vector<std::pair<i64, i64>> pairs;
+    for (int i = 0; i < nd; ++i) pairs.emplace_back(pb[i], pa[i]);
+    t.padding = Padding::explicit_pairs(pairs);
+    t.output_padding = op;
+    t.layout = layout;
+    t.dtype = dtype;
+    return t;
+  }
+  Shape out() const {
+    Shape o;
+    for (int i = 0; i < nd; ++i)
+      o.push_back(naive::transposed_out_size(in[i], k[i], s[i], d[i], pb[i], pa[i], op[i]));
+    return o;
+  }
+};
+
+TCase random_tcase(std::mt19937_64& rng, Coverage& cov) {
+  for (;;) {
+    TCase t;
+    t.nd = static_cast<int>(pick(rng, 1, 3));
+    const i64 max_in = t.nd == 1 ? 7 : t.nd == 2 ? 4 : 3;
+    t.G = std::vector<i64>{1, 1, 2, 3}[pick(rng, 0, 3)];
+    t.Cin = t.G * pick(rng, 1, 2);
+    t.Cout = t.G * pick(rng, 1, 3);
+    t.N = pick(rng, 0, 19) == 0 ? 0 : pick(rng, 1, 2);
+    t.layout = pick(rng, 0, 1) ? Layout::channels_last : Layout::channels_first;
+    t.dtype = pick(rng, 0, 1) ? DType::f64 : DType::f32;
+    t.with_bias = pick(rng, 0, 1) == 1;
+    bool ok = true;
+    for (int i = 0; i < t.nd; ++i) {
+      const i64 in = pick(rng, 1, max_in), k = pick(rng, 1, 4), s = pick(rng, 1, 3),
+                d = pick(rng, 0, 1) ? 1 : pick(rng, 2, 3);
+      const i64 pb = pick(rng, 0, 2), pa = pick(rng, 0, 2);
+      const i64 op = pick(rng, 0, std::max(s, d) - 1);
+      if (naive::transposed_out_size(in, k, s, d, pb, pa, op) < 1) ok = false;
+      t.in.push_back(in);
+      t.k.push_back(k);
+      t.s.push_back(s);
+      t.d.push_back(d);
+      t.pb.push_back(pb);
+      t.pa.push_back(pa);
+      t.op.push_back(op);
+    }
+    if (!ok) continue;
+    for (int i = 0; i < t.nd; ++i) {
+      if (t.op[i] > 0) cov.hit("output_padding");
+      if (t.op[i] >= t.s[i]) cov.hit("output_padding >= stride");
+      if (t.d[i] > 1) cov.hit("dilation");
+      if (t.s[i] > 1) cov.hit("stride");
+    }
+    if (t.G > 1) cov.hit("groups");
+    if (t.with_bias) cov.hit("bias");
+    if (t.N == 0) cov.hit("batch 0");
+    cov.hit(std::to_string(t.nd) + "-D");
+    return t;
+  }
+}
+
+template <class T>
+void run_tcase(const TCase& t, const Variant& v, std::mt19937_64& rng) {
+  SCOPED_TRACE(t.describe() + " | " + v.describe());
+  const Shape out = t.out();
+  const auto desc = t.desc();
+  // The library's output shape is PyTorch's, in the requested layout.
+  Shape want_shape{t.N};
+  if (t.layout == Layout::channels_first) want_shape.push_back(t.Cout);
+  want_shape.insert(want_shape.end(), out.begin(), out.end());
+  if (t.layout == Layout::channels_last) want_shape.push_back(t.Cout);
+  ASSERT_EQ(convkit::conv_transpose_output_shape(desc), want_shape);
+
+  const Array x = ckt::random_ints(naive::cat({t.N, t.Cin}, t.in), rng);
+  const Array w = ckt::random_ints(naive::cat({t.Cin, t.Cout / t.G}, t.k), rng);
+  const Array b = ckt::random_ints({t.Cout}, rng);
+  const Array want =
+      naive::conv_transpose(x, w, t.with_bias ? &b : nullptr, t.G, t.s, t.d, t.pb, t.pa, t.op);
+
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  const auto xs = ckt::make_strided<T>(x.shape, true, t.layout, v.x_kind, rng, kSentinel<T>, &x);
+  const auto ws = ckt::make_strided<T>(w.shape, false, t.layout, v.w_kind, rng, kSentinel<T>, &w);
+  const auto bs = ckt::make_strided<T>(b.shape, false, t.layout, v.b_kind, rng, kSentinel<T>, &b);
+  auto ys = ckt::make_strided<T>(want.shape, true, t.layout, v.y_kind, rng, kSentinel<T>, nullptr,
+                                 nan);
+  const TensorView bv = bs.view();
+  const TensorView* bp = t.with_bias ? &bv : nullptr;
+  const convkit::PlanOptions opts{v.algorithm};
+  if (!algorithm_takes(convkit::transposed_to_forward(desc), Direction::backward_data, opts)) return;
+  if (v.use_plan) {
+    const ConvProblem fwd = convkit::transposed_to_forward(desc);
+    const ConvPlan plan(fwd, Direction::backward_data, opts);
+    plan.backward_data(xs.view(), ws.view(), ys.view(), bp);
+  } else {
+    convkit::conv_transpose(desc, xs.view(), ws.view(), bp, ys.view(), opts);
+  }
+  EXPECT_TRUE(ckt::same_values(ckt::read(ys), want));
+  EXPECT_TRUE(ckt::outside_untouched(ys, kSentinel<T>));
+}
+
+TEST(Reference, RandomTransposed) {
+  std::mt19937_64 rng(777);
+  Coverage cov, vcov;
+  for (int i = 0; i < kTransposedCases; ++i) {
+    const TCase t = random_tcase(rng, cov);
+    const Variant v = random_variant(rng, vcov);
+    SCOPED_TRACE("random transposed case #" + std::to_string(i));
+    if (t.dtype == DType::f32)
+      run_tcase<float>(t, v, rng);
+    else
+      run_tcase<double>(t, v, rng);
+    if (::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40)
+      FAIL() << "too many failures; stopping after random transposed case #" << i;
+  }
+  for (const char* what : {"1-D", "2-D", "3-D", "output_padding", "output_padding >= stride",
+                           "dilation", "stride", "groups", "bias", "batch 0"})
+    EXPECT_GE(cov.hits[what], 3) << "random transposed cases did not cover: " << what;
+}
+
+TEST(Reference, TransposedOutputPaddingBeyondStride) {
+  // output_padding in [stride, dilation): the result's last positions receive only the bias.
+  TCase t;
+  t.nd = 1;
+  t.N = 1;
+  t.Cin = 2;
+  t.Cout = 2;
+  t.G = 1;
+  t.in = {3};
+  t.k = {2};
+  t.s = {1};
+  t.d = {3};
+  t.pb = {0};
+  t.pa = {0};
+  t.op = {2};
+  t.with_bias = true;
+  std::mt19937_64 rng(3);
+  Coverage cov;
+  for (auto dtype : {DType::f32, DType::f64})
+    for (bool plan : {false, true}) {
+      t.dtype = dtype;
+      Variant v;
+      v.use_plan = plan;
+      if (dtype == DType::f32)
+        run_tcase<float>(t, v, rng);
+      else
+        run_tcase<double>(t, v, rng);
+    }
+}
+
+// ---- the notebook example ---------------------------------------------------------------------
+
+std::vector<double> linspace(double a, double b, int n) {
+  std::vector<double> v(n);
+  for (int i = 0; i < n; ++i) v[i] = a + (b - a) * i / (n - 1);
+  return v;
+}
+
+TEST(Reference, NotebookExample) {
+  const std::vector<double> x = linspace(-0.1, 0.5, 96), w = linspace(-0.2, 0.3, 144),
+                            b = linspace(-0.1, 0.2, 3);
+  const double expected[24] = {
+      -0.08759809, -0.10987781, -0.18387192, -0.2109216,  0.21027089,  0.21661097,
+      0.22847626,  0.23004637,  0.50813986,  0.54309974,  0.64082444,  0.67101435,
+      -0.98053589, -1.03143541, -1.19128892, -1.24695841, 0.69108355,  0.66880383,
+      0.59480972,  0.56776003,  2.36270298,  2.36904306,  2.38090835,  2.38247847};
+  ConvDesc d;
+  d.spatial_dims = 2;
+  d.batch = 2;
+  d.in_channels = 3;
+  d.out_channels = 3;
+  d.input_size = {4, 4};
+  d.kernel_size = {4, 4};
+  d.stride = {2};
+  d.padding = Padding::symmetric({1});
+  d.dtype = DType::f64;
+  const ConvProblem p(d);
+  ASSERT_EQ(p.output_shape(), (std::vector<i64>{2, 3, 2, 2}));
+  auto xv = TensorView::contiguous(x.data(), p.input_shape());
+  auto wv = TensorView::contiguous(w.data(), p.weight_shape());
+  auto bv = TensorView::contiguous(b.data(), {3});
+  for (int api = 0; api < 3; ++api) {
+    std::vector<double> y(24, 0.0);
+    auto yv = TensorView::contiguous(y.data(), p.output_shape());
+    if (api == 0) convkit::conv_forward(d, xv, wv, &bv, yv);
+    if (api == 1) ConvPlan(p, Direction::forward).forward(xv, wv, &bv, yv);
+    if (api == 2) ConvPlan(p, Direction::forward, {"reference"}).forward(xv, wv, &bv, yv);
+    for (int i = 0; i < 24; ++i) EXPECT_NEAR(y[i], expected[i], 1e-8) << "api " << api << " i " << i;
+  }
+  // float32: the same within float rounding.
+  d.dtype = DType::f32;
+  const std::vector<float> xf(x.begin(), x.end()), wf(w.begin(), w.end()), bf(b.begin(), b.end());
+  std::vector<float> yf(24);
+  const TensorView bfv = TensorView::contiguous(bf.data(), {3});
+  convkit::conv_forward(d, TensorView::contiguous(xf.data(), p.input_shape()),
+                        TensorView::contiguous(wf.data(), p.weight_shape()), &bfv,
+                        TensorView::contiguous(yf.data(), p.output_shape()));
+  for (int i = 0; i < 24; ++i) EXPECT_NEAR(yf[i], expected[i], 2e-6) << i;
+  // The oracle agrees too.
+  Array xa(Shape{2, 3, 4, 4}), wa(Shape{3, 3, 4, 4}), ba(Shape{3});
+  xa.v = x;
+  wa.v = w;
+  ba.v = b;
+  naive::Conv np;
+  np.stride = {2, 2};
+  np.dilation = {1, 1};
+  np.pad_before = {1, 1};
+  np.pad_after = {1, 1};
+  const Array ya = naive::forward(xa, wa, &ba, np);
+  for (int i = 0; i < 24; ++i) EXPECT_NEAR(ya.v[i], expected[i], 1e-8) << i;
+}
+
+// ---- finite differences ---------------------------------------------------------------------
+
+// L(x, w, b) = Σ y·g with y = conv(x, w) + b. The library's backward results must match
+// central differences of the library's own forward (float64).
+TEST(Reference, FiniteDifferenceGradients) {
+  std::mt19937_64 rng(1234);
+  struct FD {
+    int nd;
+    Shape in, k, s, d;
+    std::vector<std::pair<i64, i64>> pads;
+    PaddingMode mode;
+    i64 C, K, G;
+    Layout layout;
+  };
+  const FD cases[] = {
+      {2, {5, 4}, {3, 2}, {2, 1}, {1, 2}, {{1, 2}, {0, 1}}, PaddingMode::zeros, 4, 2, 2,
+       Layout::channels_first},
+      {2, {4, 5}, {3, 3}, {1, 2}, {1, 1}, {{2, 1}, {3, 3}}, PaddingMode::reflect, 2, 3, 1,
+       Layout::channels_last},
+      {1, {6}, {3}, {2}, {2}, {{5, 4}}, PaddingMode::circular, 3, 3, 3, Layout::channels_first},
+      {3, {3, 2, 3}, {2, 2, 2}, {1, 2, 1}, {1, 1, 2}, {{1, 0}, {2, 1}, {1, 1}},
+       PaddingMode::replicate, 2, 2, 1, Layout::channels_last},
+  };
+  for (const FD& fc : cases) {
+    ConvDesc d;
+    d.spatial_dims = fc.nd;
+    d.batch = 2;
+    d.in_channels = fc.C;
+    d.out_channels = fc.K;
+    d.groups = fc.G;
+    d.input_size = fc.in;
+    d.kernel_size = fc.k;
+    d.stride = fc.s;
+    d.dilation = fc.d;
+    d.padding = Padding::explicit_pairs(fc.pads);
+    d.padding_mode = fc.mode;
+    d.layout = fc.layout;
+    d.dtype = DType::f64;
+    const ConvProblem p(d);
+    SCOPED_TRACE(p.to_string());
+    auto count = [](const std::vector<i64>& s) { return naive::element_count(s); };
+    std::vector<double> x(count(p.input_shape())), w(count(p.weight_shape())), b(fc.K),
+        g(count(p.output_shape()));
+    for (auto* v : {&x, &w, &b, &g})
+      for (auto& e : *v) e = std::uniform_real_distribution<double>(-1, 1)(rng);
+    auto loss = [&]() {
+      std::vector<double> y(g.size());
+      auto bv = TensorView::contiguous(b.data(), {fc.K});
+      convkit::conv_forward(d, TensorView::contiguous(x.data(), p.input_shape()),
+                            TensorView::contiguous(w.data(), p.weight_shape()), &bv,
+                            TensorView::contiguous(y.data(), p.output_shape()));
+      double l = 0;
+      for (std::size_t i = 0; i < y.size(); ++i) l += y[i] * g[i];
+      return l;
+    };
+    std::vector<double> dx(x.size()), dw(w.size()), db(b.size());
+    auto gv = TensorView::contiguous(g.data(), p.output_shape());
+    convkit::conv_backward_data(d, gv, TensorView::contiguous(w.data(), p.weight_shape()),
+                                TensorView::contiguous(dx.data(), p.input_shape()));
+    convkit::conv_backward_weights(d, gv, TensorView::contiguous(x.data(), p.input_shape()),
+                                   TensorView::contiguous(dw.data(), p.weight_shape()));
+    convkit::conv_backward_bias(d, gv, TensorView::contiguous(db.data(), {fc.K}));
+    const double h = 1e-5;
+    auto check = [&](std::vector<double>& param, const std::vector<double>& grad, const char* n) {
+      for (std::size_t i = 0; i < param.size(); ++i) {
+        const double keep = param[i];
+        param[i] = keep + h;
+        const double lp = loss();
+        param[i] = keep - h;
+        const double lm = loss();
+        param[i] = keep;
+        const double numeric = (lp - lm) / (2 * h);
+        EXPECT_NEAR(grad[i], numeric, 1e-6 * (1 + std::fabs(numeric))) << n << "[" << i << "]";
+      }
+    };
+    check(x, dx, "dx");
+    check(w, dw, "dw");
+    check(b, db, "db");
+  }
+}
+
+}  // namespace
