@@ -30,13 +30,25 @@ __version__ = "0.1.0"
 _DEFAULT_LAYOUT = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
 
 
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
 def _int(v, name):
     if isinstance(v, (bool, np.bool_)):
         raise TypeError(f"{name}: got {v!r}, expected an int")
     try:
-        return operator.index(v)
+        i = operator.index(v)
     except TypeError:
         raise TypeError(f"{name}: got {v!r} of type {type(v).__name__}, expected an int") from None
+    if not _INT64_MIN <= i <= _INT64_MAX:
+        raise ValueError(f"{name}: got {i}, which does not fit in a 64-bit integer")
+    return i
+
+
+def _str(v, name):
+    if not isinstance(v, str):
+        raise TypeError(f"{name}: got {v!r} of type {type(v).__name__}, expected a string")
+    return v
 
 
 def _ints(v, name):
@@ -44,6 +56,9 @@ def _ints(v, name):
     if isinstance(v, (str, bytes)):
         raise TypeError(f"{name}: got {v!r}, expected an int or a tuple of ints")
     if isinstance(v, (Sequence, np.ndarray)):
+        if len(v) == 0:
+            raise ValueError(f"{name}: got an empty sequence, expected an int or one int per "
+                             "spatial dimension")
         return [_int(e, name) for e in v]
     return [_int(v, name)]
 
@@ -55,6 +70,9 @@ def _padding(padding):
             return padding, []
         raise ValueError(f"padding: got {padding!r}, expected 'same', 'valid', an int, a tuple "
                          "of ints or a tuple of (before, after) pairs")
+    if isinstance(padding, (Sequence, np.ndarray)) and len(padding) == 0:
+        raise ValueError("padding: got an empty sequence, expected an int, one int per spatial "
+                         "dimension, or one (before, after) pair per spatial dimension")
     if isinstance(padding, (Sequence, np.ndarray)) and len(padding) > 0 and all(
             isinstance(e, (Sequence, np.ndarray)) and not isinstance(e, str) for e in padding):
         pairs = []
@@ -72,8 +90,11 @@ def _check_numeric(a, name):
                         "(float32 and float64 are used as they are, others become float64)")
 
 
-def _prepare(named):
+def _prepare(named, optional=("bias",)):
     """Arrays as float32 when all are float32, else float64; strides usable by the library."""
+    for k, v in named.items():
+        if v is None and k not in optional:
+            raise TypeError(f"{k}: got None, expected an array")
     arrays = {k: (None if v is None else np.asarray(v)) for k, v in named.items()}
     for k, a in arrays.items():
         if a is not None:
@@ -93,7 +114,13 @@ def _prepare(named):
 
 
 def _layout(layout, nd):
-    return _DEFAULT_LAYOUT[nd] if layout is None else layout
+    return _DEFAULT_LAYOUT[nd] if layout is None else _str(layout, "layout")
+
+
+def _out(out):
+    if out is not None and not isinstance(out, np.ndarray):
+        raise TypeError(f"out: got {type(out).__name__}, expected a numpy.ndarray")
+    return out
 
 
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
@@ -102,7 +129,8 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, 
     kind, pairs = _padding(padding)
     return _convkit.conv_forward(nd, a["x"], a["weight"], a["bias"], _ints(stride, "stride"),
                                  kind, pairs, _ints(dilation, "dilation"), _int(groups, "groups"),
-                                 padding_mode, _layout(layout, nd), algorithm, out)
+                                 _str(padding_mode, "padding_mode"), _layout(layout, nd),
+                                 _str(algorithm, "algorithm"), _out(out))
 
 
 _CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d).
@@ -116,7 +144,7 @@ _CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d)
         the end) or "valid" (no padding).
     groups: number of channel groups (in_channels and out_channels divisible by it).
     padding_mode: "zeros", "reflect", "replicate" or "circular" (numpy.pad's 'constant',
-        'reflect', 'edge', 'wrap', also for pads larger than the input).
+        'reflect', 'edge', 'wrap'; pads larger than the input repeat periodically).
     layout: "{first}" (default) or "{last}".
     algorithm: "auto" or the name of an algorithm (see convkit.algorithms()).
     out: optional array of the result's shape and dtype to write into.
@@ -167,8 +195,9 @@ def _backward(nd, grad_output, x, weight, stride, padding, dilation, groups, pad
     return _convkit.conv_backward(nd, a["grad_output"], a["x"], a["weight"],
                                   _ints(stride, "stride"), kind, pairs,
                                   _ints(dilation, "dilation"), _int(groups, "groups"),
-                                  padding_mode, _layout(layout, nd), "x" in compute,
-                                  "weight" in compute, "bias" in compute, algorithm)
+                                  _str(padding_mode, "padding_mode"), _layout(layout, nd),
+                                  "x" in compute, "weight" in compute, "bias" in compute,
+                                  _str(algorithm, "algorithm"))
 
 
 _BACKWARD_DOC = """Gradients of conv{nd}d: (grad_x, grad_weight, grad_bias).
@@ -212,7 +241,7 @@ def _transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dil
     return _convkit.conv_transpose(nd, a["x"], a["weight"], a["bias"], _ints(stride, "stride"),
                                    pairs, _ints(output_padding, "output_padding"),
                                    _int(groups, "groups"), _ints(dilation, "dilation"),
-                                   _layout(layout, nd), algorithm, out)
+                                   _layout(layout, nd), _str(algorithm, "algorithm"), _out(out))
 
 
 _TRANSPOSE_DOC = """{nd}-D transposed convolution (PyTorch's conv_transpose{nd}d).
@@ -284,9 +313,10 @@ def explain(x, weight, stride=1, padding=0, dilation=1, groups=1, padding_mode="
     if nd not in (1, 2, 3):
         raise ValueError(f"x: got {a['x'].ndim} dimensions, expected 3, 4 or 5")
     kind, pairs = _padding(padding)
-    return _convkit.explain(nd, direction, a["x"], a["weight"], _ints(stride, "stride"), kind,
-                            pairs, _ints(dilation, "dilation"), _int(groups, "groups"),
-                            padding_mode, _layout(layout, nd), algorithm)
+    return _convkit.explain(nd, _str(direction, "direction"), a["x"], a["weight"],
+                            _ints(stride, "stride"), kind, pairs, _ints(dilation, "dilation"),
+                            _int(groups, "groups"), _str(padding_mode, "padding_mode"),
+                            _layout(layout, nd), _str(algorithm, "algorithm"))
 
 
 def algorithms():
