@@ -135,20 +135,25 @@ void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5&
               continue;
             }
             const T* src = x.at<const T>(n, c, sd, sh, 0);
-            for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2) {
-              const std::int64_t p2 = i2 * p.stride[2] + a2;
-              const std::int64_t iw = p2 - p.pad_before[2];
-              T v = T(0);
-              if (p2 < g.P[2]) {
-                if (static_cast<std::uint64_t>(iw) < static_cast<std::uint64_t>(p.in[2])) {
-                  v = src[iw * sx];
-                } else {
-                  const std::int64_t s = pad_source(iw, p.in[2], mode);
-                  if (s >= 0) v = src[s * sx];
-                }
-              }
-              row[i2] = v;
+            // Interior [lo, hi): positions that read the input row directly.
+            const std::int64_t s2 = p.stride[2], first = a2 - p.pad_before[2];
+            const std::int64_t lo = std::min(g.Lq[2], first >= 0 ? 0 : (-first + s2 - 1) / s2);
+            const std::int64_t hi =
+                std::max(lo, std::min(g.Lq[2], (p.in[2] - first + s2 - 1) / s2));
+            auto edge = [&](std::int64_t i2) {
+              const std::int64_t p2 = i2 * s2 + a2;
+              if (p2 >= g.P[2]) return T(0);
+              const std::int64_t s = pad_source(p2 - p.pad_before[2], p.in[2], mode);
+              return s >= 0 ? src[s * sx] : T(0);
+            };
+            for (std::int64_t i2 = 0; i2 < lo; ++i2) row[i2] = edge(i2);
+            const T* s0 = src + (lo * s2 + first) * sx;
+            if (sx == 1 && s2 == 1) {
+              std::memcpy(row + lo, s0, static_cast<std::size_t>(hi - lo) * sizeof(T));
+            } else {
+              for (std::int64_t i2 = lo; i2 < hi; ++i2) row[i2] = s0[(i2 - lo) * s2 * sx];
             }
+            for (std::int64_t i2 = hi; i2 < g.Lq[2]; ++i2) row[i2] = edge(i2);
           }
       }
   std::fill(dst + g.phases * g.plane, dst + g.cstride, T(0));
@@ -225,36 +230,40 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
         build_shifted_channel<T>(p, g, a.x, n, c, xs + c * g.cstride);
     });
     parallel_for(p.groups * nchunks * tiles, [&](std::int64_t begin, std::int64_t end, int) {
-      // Per thread: kchunk tiles of running sums, and the tile's valid positions.
+      // Per thread: kchunk tiles of running sums, and the tile's runs of real outputs.
       T* acc = static_cast<T*>(thread_scratch(
           static_cast<std::size_t>(kchunk * mr * nr) * sizeof(T) +
-          static_cast<std::size_t>(2 * nr) * sizeof(std::int64_t)));
-      std::int64_t* valid_j = reinterpret_cast<std::int64_t*>(acc + kchunk * mr * nr);
-      std::int64_t* valid_off = valid_j + nr;
+          static_cast<std::size_t>(3 * nr) * sizeof(std::int64_t)));
+      std::int64_t* run_j = reinterpret_cast<std::int64_t*>(acc + kchunk * mr * nr);
+      std::int64_t* run_len = run_j + nr;
+      std::int64_t* run_off = run_len + nr;
+      const std::int64_t ys = a.y.stride[4];
       for (std::int64_t item = begin; item < end; ++item) {
         const std::int64_t grp = item / (nchunks * tiles);
         const std::int64_t chunk = (item / tiles) % nchunks;
         const std::int64_t q0 = (item % tiles) * nr;
-        // Output positions of this tile that are real (not discarded extended positions).
-        std::int64_t nvalid = 0;
+        // Runs of this tile's positions that are real outputs (one output row each):
+        // run v starts at tile column run_j[v], has run_len[v] elements, and lands at run_off[v].
+        std::int64_t nruns = 0;
         {
           std::int64_t o2 = q0 % g.Lq[2], r = q0 / g.Lq[2];
           std::int64_t o1 = r % g.Lq[1], o0 = r / g.Lq[1];
-          for (std::int64_t j = 0; j < nr && q0 + j < g.qext; ++j) {
-            if (o2 < p.out[2] && o1 < p.out[1]) {
-              valid_j[nvalid] = j;
-              valid_off[nvalid++] = o0 * a.y.stride[2] + o1 * a.y.stride[3] + o2 * a.y.stride[4];
+          for (std::int64_t j = 0; j < nr && q0 + j < g.qext;) {
+            const std::int64_t row_left = g.Lq[2] - o2;
+            if (o1 < p.out[1] && o2 < p.out[2]) {
+              run_j[nruns] = j;
+              run_len[nruns] = std::min({p.out[2] - o2, nr - j, g.qext - q0 - j});
+              run_off[nruns++] = o0 * a.y.stride[2] + o1 * a.y.stride[3] + o2 * a.y.stride[4];
             }
-            if (++o2 == g.Lq[2]) {
-              o2 = 0;
-              if (++o1 == g.Lq[1]) {
-                o1 = 0;
-                ++o0;
-              }
+            j += row_left;
+            o2 = 0;
+            if (++o1 == g.Lq[1]) {
+              o1 = 0;
+              ++o0;
             }
           }
         }
-        if (nvalid == 0) continue;
+        if (nruns == 0) continue;
         const std::int64_t k0 = chunk * kchunk, k1 = std::min(ktiles, k0 + kchunk);
         const T* xg = xs + grp * Cg * g.cstride + q0;
         for (std::int64_t c0 = 0; c0 < Cg; c0 += cblock) {
@@ -275,8 +284,15 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             const T bias = a.bias ? *a.bias->at<const T>(k) : T(0);
             T* ybase = a.y.at<T>(n, k, 0, 0, 0);
             const T* trow = acc + ((kt - k0) * mr + i) * nr;
-            for (std::int64_t v = 0; v < nvalid; ++v)
-              ybase[valid_off[v]] = trow[valid_j[v]] + bias;
+            for (std::int64_t v = 0; v < nruns; ++v) {
+              T* yr = ybase + run_off[v];
+              const T* tr = trow + run_j[v];
+              if (ys == 1) {
+                for (std::int64_t e = 0; e < run_len[v]; ++e) yr[e] = tr[e] + bias;
+              } else {
+                for (std::int64_t e = 0; e < run_len[v]; ++e) yr[e * ys] = tr[e] + bias;
+              }
+            }
           }
         }
       }
