@@ -27,6 +27,7 @@
 #include "core/cpu_features.hpp"
 #include "core/padding.hpp"
 #include "core/threading.hpp"
+#include "algos/shifted_layout.hpp"
 #include "kernels/conv/conv_kernels.hpp"
 
 namespace convkit::detail {
@@ -35,129 +36,10 @@ namespace {
 constexpr std::size_t kWeightChunkBytes = 256 * 1024;  // packed weights reused across tiles (L2)
 constexpr std::size_t kInputBlockBytes = 24 * 1024;    // input slice reused across k-tiles (L1)
 
-struct Geometry {
-  std::int64_t P[3], Lq[3];        // padded sizes, phase-plane sizes
-  std::int64_t phases, plane;      // number of phases, elements per phase plane
-  std::vector<std::int64_t> taps;  // offset of each tap (kd, kh, kw order)
-  std::int64_t qext;               // extended output positions: q in [0, qext)
-  std::int64_t cstride;            // elements per channel in the shifted copy
-};
-
-Geometry geometry(const ConvProblem& p, std::int64_t nr) {
-  Geometry g;
-  g.phases = 1;
-  for (int j = 0; j < 3; ++j) {
-    g.P[j] = p.in[j] + p.pad_before[j] + p.pad_after[j];
-    g.Lq[j] = (g.P[j] + p.stride[j] - 1) / p.stride[j];
-    g.phases *= p.stride[j];
-  }
-  g.plane = g.Lq[0] * g.Lq[1] * g.Lq[2];
-  std::int64_t max_off = 0;
-  for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
-    for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
-      for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2) {
-        const std::int64_t t[3] = {t0, t1, t2};
-        std::int64_t phase = 0, shift = 0;
-        for (int j = 0; j < 3; ++j) {
-          const std::int64_t off = t[j] * p.dilation[j];
-          phase = phase * p.stride[j] + off % p.stride[j];
-          shift = shift * g.Lq[j] + off / p.stride[j];
-        }
-        g.taps.push_back(phase * g.plane + shift);
-        max_off = std::max(max_off, g.taps.back());
-      }
-  g.qext = ((p.out[0] - 1) * g.Lq[1] + (p.out[1] - 1)) * g.Lq[2] + p.out[2];
-  const std::int64_t tiles = (g.qext + nr - 1) / nr;
-  const std::int64_t need = std::max(g.phases * g.plane, tiles * nr + max_off);
-  g.cstride = (need + 15) / 16 * 16;
-  return g;
-}
-
-template <typename T>
-const ConvKernel<T>* variants(Isa isa);
-template <>
-const ConvKernel<float>* variants<float>(Isa isa) { return conv_kernels(isa).f32; }
-template <>
-const ConvKernel<double>* variants<double>(Isa isa) { return conv_kernels(isa).f64; }
-
-// The variant with the least padded-row waste (ties go to the wider tile).
-template <typename T>
-const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t kg) {
-  const ConvKernel<T>* v = variants<T>(isa);
-  static constexpr double kPenalty[3] = {1.0, 1.1, 2.0};
-  int best = 0;
-  double best_cost = 0;
-  for (int i = 0; i < 3; ++i) {
-    const std::int64_t rows = (kg + v[i].mr - 1) / v[i].mr * v[i].mr;
-    const double cost = static_cast<double>(rows) / static_cast<double>(kg) * kPenalty[i];
-    if (i == 0 || cost < best_cost) {
-      best = i;
-      best_cost = cost;
-    }
-  }
-  return v[best];
-}
-
-template <typename T>
-std::int64_t tile_width(const ConvProblem& p, Isa isa) {
-  return pick_kernel<T>(isa, p.out_channels_per_group()).nr;
-}
-
-std::int64_t tile_width(const ConvProblem& p, Isa isa) {
-  return p.dtype == DType::f32 ? tile_width<float>(p, isa) : tile_width<double>(p, isa);
-}
-
 struct State {
   Isa isa;
   Geometry geo;
 };
-
-// Rewrites channel c of image n into stride phases (see the file comment).
-template <typename T>
-void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5& x,
-                           std::int64_t n, std::int64_t c, T* dst) {
-  const PaddingMode mode = p.padding_mode;
-  const std::int64_t sx = x.stride[4];
-  for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
-    for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
-      for (std::int64_t a2 = 0; a2 < p.stride[2]; ++a2) {
-        T* plane = dst + ((a0 * p.stride[1] + a1) * p.stride[2] + a2) * g.plane;
-        for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
-          for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
-            T* row = plane + (i0 * g.Lq[1] + i1) * g.Lq[2];
-            const std::int64_t p0 = i0 * p.stride[0] + a0, p1 = i1 * p.stride[1] + a1;
-            const std::int64_t sd =
-                p0 < g.P[0] ? pad_source(p0 - p.pad_before[0], p.in[0], mode) : -1;
-            const std::int64_t sh =
-                p1 < g.P[1] ? pad_source(p1 - p.pad_before[1], p.in[1], mode) : -1;
-            if (sd < 0 || sh < 0) {
-              std::fill(row, row + g.Lq[2], T(0));
-              continue;
-            }
-            const T* src = x.at<const T>(n, c, sd, sh, 0);
-            // Interior [lo, hi): positions that read the input row directly.
-            const std::int64_t s2 = p.stride[2], first = a2 - p.pad_before[2];
-            const std::int64_t lo = std::min(g.Lq[2], first >= 0 ? 0 : (-first + s2 - 1) / s2);
-            const std::int64_t hi =
-                std::max(lo, std::min(g.Lq[2], (p.in[2] - first + s2 - 1) / s2));
-            auto edge = [&](std::int64_t i2) {
-              const std::int64_t p2 = i2 * s2 + a2;
-              if (p2 >= g.P[2]) return T(0);
-              const std::int64_t s = pad_source(p2 - p.pad_before[2], p.in[2], mode);
-              return s >= 0 ? src[s * sx] : T(0);
-            };
-            for (std::int64_t i2 = 0; i2 < lo; ++i2) row[i2] = edge(i2);
-            const T* s0 = src + (lo * s2 + first) * sx;
-            if (sx == 1 && s2 == 1) {
-              std::memcpy(row + lo, s0, static_cast<std::size_t>(hi - lo) * sizeof(T));
-            } else {
-              for (std::int64_t i2 = lo; i2 < hi; ++i2) row[i2] = s0[(i2 - lo) * s2 * sx];
-            }
-            for (std::int64_t i2 = hi; i2 < g.Lq[2]; ++i2) row[i2] = edge(i2);
-          }
-      }
-  std::fill(dst + g.phases * g.plane, dst + g.cstride, T(0));
-}
 
 // True when each output channel's weights (C/groups, *kernel) are one contiguous row.
 bool weight_rows_contiguous(const ConvProblem& p, const View5& w) {

@@ -2,6 +2,7 @@
 #include "dispatch/algorithm_list.hpp"
 
 #include "algos/direct_conv.hpp"
+#include "algos/direct_conv_backward_data.hpp"
 #include "algos/im2col_gemm.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "convkit/error.hpp"
@@ -9,7 +10,8 @@
 namespace convkit::detail {
 
 const std::vector<const Algorithm*>& algorithm_list() {
-  static const std::vector<const Algorithm*> list = {&direct_conv_algorithm(), &im2col_gemm_algorithm(),
+  static const std::vector<const Algorithm*> list = {&direct_conv_algorithm(), &direct_conv_backward_data_algorithm(),
+                                                            &im2col_gemm_algorithm(),
                                                             &reference_algorithm()};
   return list;
 }

@@ -1,0 +1,283 @@
+// src/algos/direct_conv_backward_data.cpp — backward-data (and so transposed convolution) by
+// direct summation on the shifted layout, with no multiply spent on inserted zeros.
+//
+// In the stride-phase layout of the padded input (src/algos/shifted_layout.hpp), the gradient
+// of phase plane a is a stride-1 correlation of the output gradient with the taps that land
+// in that phase:
+//   gpad_a[c][q'] = Σ_k Σ_{t in phase a} w[k][c][t] · dy_ext[k][q' − shift_t],
+// where dy_ext holds dy at the extended positions q of the forward layout and zeros at the
+// discarded ones. That is the forward micro-kernel with dy as its input (front-padded with
+// zeros so every offset is non-negative) and the weights re-packed per phase as rows
+// w_a[c][k][t]. The padded gradient is then folded back onto the input positions it came
+// from (cropping for zero padding; summing the reflected/replicated/wrapped copies otherwise),
+// channel by channel in a fixed order, so results do not depend on the thread count.
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "algos/algorithm.hpp"
+#include "algos/direct_conv_backward_data.hpp"
+#include "algos/shifted_layout.hpp"
+#include "core/arena.hpp"
+#include "core/threading.hpp"
+
+namespace convkit::detail {
+namespace {
+
+constexpr std::size_t kWeightChunkBytes = 256 * 1024;  // weight rows reused across tiles (L2)
+constexpr std::size_t kInputBlockBytes = 24 * 1024;    // dy slice reused across c-tiles (L1)
+
+struct Phase {
+  std::vector<std::int64_t> taps;  // forward tap indices in this phase, ascending
+  std::vector<std::int64_t> offs;  // front − shift of each, the offset into dy_ext
+};
+
+struct State {
+  Isa isa;
+  Geometry geo;
+  std::vector<Phase> phases;
+  std::int64_t front;     // zeros before dy_ext (the largest shift)
+  std::int64_t plane_tiles;
+  std::int64_t dstride;   // elements per output channel in dy_ext
+};
+
+template <typename T>
+const ConvKernel<T>& kernel_for(const State& st, const ConvProblem& p) {
+  return pick_kernel<T>(st.isa, p.in_channels_per_group());
+}
+
+std::int64_t bwd_tile_width(const ConvProblem& p, Isa isa) {
+  return p.dtype == DType::f32 ? pick_kernel<float>(isa, p.in_channels_per_group()).nr
+                               : pick_kernel<double>(isa, p.in_channels_per_group()).nr;
+}
+
+std::shared_ptr<State> make_state(const ConvProblem& p) {
+  auto st = std::make_shared<State>();
+  st->isa = active_isa();
+  const std::int64_t nr = bwd_tile_width(p, st->isa);
+  st->geo = geometry(p, nr);
+  const Geometry& g = st->geo;
+  st->phases.resize(static_cast<std::size_t>(g.phases));
+  st->front = 0;
+  for (std::size_t t = 0; t < g.taps.size(); ++t) {
+    const std::int64_t ph = g.taps[t] / g.plane;
+    st->phases[static_cast<std::size_t>(ph)].taps.push_back(static_cast<std::int64_t>(t));
+    st->front = std::max(st->front, g.taps[t] % g.plane);
+  }
+  for (auto& ph : st->phases)
+    for (std::int64_t t : ph.taps) ph.offs.push_back(st->front - g.taps[static_cast<std::size_t>(t)] % g.plane);
+  st->plane_tiles = (g.plane + nr - 1) / nr;
+  st->dstride = (st->front + st->plane_tiles * nr + 15) / 16 * 16;
+  return st;
+}
+
+// Weights as rows w_a[g][c][phase][k][t in phase] (one contiguous row per (g, c, phase)).
+template <typename T>
+void pack_phase_weights(const ConvProblem& p, const State& st, const View5& w, T* dst) {
+  const std::int64_t Kg = p.out_channels_per_group(), Cg = p.in_channels_per_group();
+  const std::int64_t taps = p.kernel_spatial();
+  const std::int64_t k12 = p.kernel[1] * p.kernel[2];
+  parallel_for(p.groups * Cg, [&](std::int64_t begin, std::int64_t end, int) {
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t g = item / Cg, c = item % Cg;
+      T* d = dst + item * Kg * taps;
+      for (const Phase& ph : st.phases)
+        for (std::int64_t kk = 0; kk < Kg; ++kk)
+          for (std::int64_t t : ph.taps)
+            *d++ = *w.at<const T>(g * Kg + kk, c, t / k12, (t / p.kernel[2]) % p.kernel[1],
+                                  t % p.kernel[2]);
+    }
+  });
+}
+
+// dy of image n, output channel k, at the extended positions (zeros elsewhere).
+template <typename T>
+void build_dy_ext(const ConvProblem& p, const State& st, const View5& dy, std::int64_t n,
+                  std::int64_t k, T* dst) {
+  const Geometry& g = st.geo;
+  std::fill(dst, dst + st.dstride, T(0));
+  const std::int64_t ys = dy.stride[4];
+  for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0)
+    for (std::int64_t o1 = 0; o1 < p.out[1]; ++o1) {
+      T* row = dst + st.front + (o0 * g.Lq[1] + o1) * g.Lq[2];
+      const T* src = dy.at<const T>(n, k, o0, o1, 0);
+      for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) row[o2] = src[o2 * ys];
+    }
+}
+
+// dx[n][c] = bias[c] + the padded gradient folded back through the padding map.
+template <typename T>
+void fold_channel(const ConvProblem& p, const Geometry& g, const T* gp, const View1* bias,
+                  const View5& dx, std::int64_t n, std::int64_t c) {
+  const T b = bias ? *bias->at<const T>(c) : T(0);
+  for (std::int64_t i0 = 0; i0 < p.in[0]; ++i0)
+    for (std::int64_t i1 = 0; i1 < p.in[1]; ++i1) {
+      T* row = dx.at<T>(n, c, i0, i1, 0);
+      for (std::int64_t i2 = 0; i2 < p.in[2]; ++i2) row[i2 * dx.stride[4]] = b;
+    }
+  for (std::int64_t p0 = 0; p0 < g.P[0]; ++p0) {
+    const std::int64_t s0 = pad_source(p0 - p.pad_before[0], p.in[0], p.padding_mode);
+    if (s0 < 0) continue;
+    for (std::int64_t p1 = 0; p1 < g.P[1]; ++p1) {
+      const std::int64_t s1 = pad_source(p1 - p.pad_before[1], p.in[1], p.padding_mode);
+      if (s1 < 0) continue;
+      const std::int64_t plane_row =
+          ((p0 % p.stride[0]) * p.stride[1] + p1 % p.stride[1]) * p.stride[2] * g.plane +
+          ((p0 / p.stride[0]) * g.Lq[1] + p1 / p.stride[1]) * g.Lq[2];
+      T* row = dx.at<T>(n, c, s0, s1, 0);
+      for (std::int64_t p2 = 0; p2 < g.P[2]; ++p2) {
+        const std::int64_t s2 = pad_source(p2 - p.pad_before[2], p.in[2], p.padding_mode);
+        if (s2 < 0) continue;
+        row[s2 * dx.stride[4]] +=
+            gp[plane_row + (p2 % p.stride[2]) * g.plane + p2 / p.stride[2]];
+      }
+    }
+  }
+}
+
+template <typename T>
+void run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a) {
+  const ConvKernel<T>& uk = kernel_for<T>(st, p);
+  const Geometry& g = st.geo;
+  const std::int64_t mr = uk.mr, nr = uk.nr;
+  const std::int64_t Kg = p.out_channels_per_group(), Cg = p.in_channels_per_group();
+  const std::int64_t taps = p.kernel_spatial();
+  const std::int64_t ctiles = (Cg + mr - 1) / mr;
+  const std::int64_t nph = g.phases;
+  const std::int64_t gstride = nph * g.plane;  // padded-gradient elements per channel
+
+  // Channel-tile chunks whose weight rows fit in L2, with enough items for every thread.
+  const std::int64_t row_max = Kg * taps;
+  std::int64_t cchunk = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(kWeightChunkBytes /
+                                   (static_cast<std::size_t>(row_max * mr) * sizeof(T))));
+  const std::int64_t want_items = 4 * current_num_threads();
+  while (cchunk > 1 && p.groups * nph * st.plane_tiles * ((ctiles + cchunk - 1) / cchunk) < want_items)
+    cchunk = (cchunk + 1) / 2;
+  const std::int64_t nchunks = (ctiles + cchunk - 1) / cchunk;
+  const std::int64_t span = nr + st.front;
+  const std::int64_t kblock = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(kInputBlockBytes / (static_cast<std::size_t>(span) * sizeof(T))));
+
+  const std::size_t wbytes = (static_cast<std::size_t>(p.groups * Cg * row_max) * sizeof(T) + 63) / 64 * 64;
+  const std::size_t dbytes = (static_cast<std::size_t>(p.out_channels * st.dstride) * sizeof(T) + 63) / 64 * 64;
+  char* shared = static_cast<char*>(thread_scratch(
+      wbytes + dbytes + static_cast<std::size_t>(p.in_channels * gstride) * sizeof(T),
+      ScratchSlot::shared));
+  T* wt = reinterpret_cast<T*>(shared);
+  T* dye = reinterpret_cast<T*>(shared + wbytes);
+  T* gp = reinterpret_cast<T*>(shared + wbytes + dbytes);
+  pack_phase_weights<T>(p, st, a.w, wt);
+
+  for (std::int64_t n = 0; n < p.batch; ++n) {
+    parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t k = begin; k < end; ++k) build_dy_ext<T>(p, st, a.y, n, k, dye + k * st.dstride);
+    });
+    parallel_for(p.groups * nph * nchunks * st.plane_tiles,
+                 [&](std::int64_t begin, std::int64_t end, int) {
+      T* acc = static_cast<T*>(thread_scratch(static_cast<std::size_t>(cchunk * mr * nr) * sizeof(T)));
+      for (std::int64_t item = begin; item < end; ++item) {
+        const std::int64_t tile = item % st.plane_tiles;
+        const std::int64_t chunk = (item / st.plane_tiles) % nchunks;
+        const std::int64_t ph = (item / (st.plane_tiles * nchunks)) % nph;
+        const std::int64_t grp = item / (st.plane_tiles * nchunks * nph);
+        const Phase& phase = st.phases[static_cast<std::size_t>(ph)];
+        const std::int64_t nt = static_cast<std::int64_t>(phase.taps.size());
+        const std::int64_t q0 = tile * nr;
+        const std::int64_t cols = std::min(nr, g.plane - q0);
+        const std::int64_t c0 = chunk * cchunk, c1 = std::min(ctiles, c0 + cchunk);
+        // Offset of this phase's rows inside each (g, c) weight row block.
+        std::int64_t row_off = 0;
+        for (std::int64_t q = 0; q < ph; ++q)
+          row_off += Kg * static_cast<std::int64_t>(st.phases[static_cast<std::size_t>(q)].taps.size());
+        if (nt > 0) {
+          const T* dg = dye + grp * Kg * st.dstride + q0;
+          for (std::int64_t kb = 0; kb < Kg; kb += kblock) {
+            const std::int64_t kn = std::min(kblock, Kg - kb);
+            for (std::int64_t ct = c0; ct < c1; ++ct) {
+              const T* wrows[8];
+              for (std::int64_t i = 0; i < mr; ++i) {
+                const std::int64_t c = std::min(ct * mr + i, Cg - 1);
+                wrows[i] = wt + (grp * Cg + c) * row_max + row_off + kb * nt;
+              }
+              uk.run(kn, nt, phase.offs.data(), dg + kb * st.dstride, st.dstride, wrows,
+                     acc + (ct - c0) * mr * nr, kb > 0);
+            }
+          }
+        }
+        for (std::int64_t ct = c0; ct < c1; ++ct) {
+          const std::int64_t rows = std::min(mr, Cg - ct * mr);
+          for (std::int64_t i = 0; i < rows; ++i) {
+            T* dst = gp + (grp * Cg + ct * mr + i) * gstride + ph * g.plane + q0;
+            if (nt > 0)
+              std::memcpy(dst, acc + ((ct - c0) * mr + i) * nr, static_cast<std::size_t>(cols) * sizeof(T));
+            else
+              std::fill(dst, dst + cols, T(0));
+          }
+        }
+      }
+    });
+    parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t c = begin; c < end; ++c)
+        fold_channel<T>(p, g, gp + c * gstride, a.bias, a.dx, n, c);
+    });
+  }
+}
+
+class DirectConvBackwardData final : public Algorithm {
+ public:
+  const char* name() const override { return "direct_bwd_data"; }
+
+  std::string declines(const ConvProblem& p, Direction d) const override {
+    if (d != Direction::backward_data) return "backward-data only";
+    for (int j = 0; j < 3; ++j)
+      if (p.pad_after[j] < 0) return "negative trailing padding";
+    return {};
+  }
+
+  std::string not_preferred(const ConvProblem& p, Direction) const override {
+    // Work per useful multiply: the phase planes cover the padded input; tiny channel counts
+    // leave most of each MR-row tile empty.
+    const std::int64_t nr = bwd_tile_width(p, active_isa());
+    const Geometry g = geometry(p, nr);
+    const std::int64_t tiles = (g.plane + nr - 1) / nr;
+    if (tiles * nr * g.phases > 4 * p.in_spatial() + 64 * nr)
+      return "its padded gradient planes would be much larger than the input";
+    return {};
+  }
+
+  std::shared_ptr<void> prepare(const ConvProblem& p, Direction) const override {
+    return make_state(p);
+  }
+
+  std::string describe(const ConvProblem& p, Direction, const void* state) const override {
+    const State& st = *static_cast<const State*>(state);
+    const char* kname = p.dtype == DType::f32 ? kernel_for<float>(st, p).name
+                                              : kernel_for<double>(st, p).name;
+    return std::string("micro-kernel ") + kname + " (isa " + isa_name(st.isa) +
+           ", CPU supports " + isa_name(cpu_isa()) + ")";
+  }
+
+  std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {
+    return static_cast<std::size_t>(64 * bwd_tile_width(p, active_isa())) * dtype_size(p.dtype);
+  }
+
+  void execute(const ConvProblem& p, Direction, const void* state,
+               const ConvArgs& a) const override {
+    const State& st = *static_cast<const State*>(state);
+    if (p.dtype == DType::f32)
+      run_backward_data<float>(p, st, a);
+    else
+      run_backward_data<double>(p, st, a);
+  }
+};
+
+}  // namespace
+
+const Algorithm& direct_conv_backward_data_algorithm() {
+  static const DirectConvBackwardData algo;
+  return algo;
+}
+
+}  // namespace convkit::detail
