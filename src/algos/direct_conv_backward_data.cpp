@@ -12,6 +12,7 @@
 // from (cropping for zero padding; summing the reflected/replicated/wrapped copies otherwise),
 // channel by channel in a fixed order, so results do not depend on the thread count.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "algos/shifted_layout.hpp"
 #include "core/arena.hpp"
 #include "core/threading.hpp"
+#include "ref/conv_ref.hpp"
 
 namespace convkit::detail {
 namespace {
@@ -136,8 +138,11 @@ void fold_channel(const ConvProblem& p, const Geometry& g, const T* gp, const Vi
   }
 }
 
+// Returns false (leaving the result unspecified) when the weights or the output gradient hold
+// a NaN or Inf: the zeros at discarded extended positions would meet it in a product that a
+// plain sum does not contain, so the caller recomputes with the reference.
 template <typename T>
-void run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a) {
+bool run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const ConvKernel<T>& uk = kernel_for<T>(st, p);
   const Geometry& g = st.geo;
   const std::int64_t mr = uk.mr, nr = uk.nr;
@@ -169,11 +174,17 @@ void run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
   T* dye = reinterpret_cast<T*>(shared + wbytes);
   T* gp = reinterpret_cast<T*>(shared + wbytes + dbytes);
   pack_phase_weights<T>(p, st, a.w, wt);
+  if (!all_finite(wt, p.groups * Cg * row_max)) return false;
 
   for (std::int64_t n = 0; n < p.batch; ++n) {
+    std::atomic<bool> finite{true};
     parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
-      for (std::int64_t k = begin; k < end; ++k) build_dy_ext<T>(p, st, a.y, n, k, dye + k * st.dstride);
+      for (std::int64_t k = begin; k < end; ++k) {
+        build_dy_ext<T>(p, st, a.y, n, k, dye + k * st.dstride);
+        if (!all_finite(dye + k * st.dstride, st.dstride)) finite = false;
+      }
     });
+    if (!finite) return false;
     parallel_for(p.groups * nph * nchunks * st.plane_tiles,
                  [&](std::int64_t begin, std::int64_t end, int) {
       T* acc = static_cast<T*>(thread_scratch(static_cast<std::size_t>(cchunk * mr * nr) * sizeof(T)));
@@ -223,6 +234,7 @@ void run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
         fold_channel<T>(p, g, gp + c * gstride, a.bias, a.dx, n, c);
     });
   }
+  return true;
 }
 
 class DirectConvBackwardData final : public Algorithm {
@@ -266,10 +278,9 @@ class DirectConvBackwardData final : public Algorithm {
   void execute(const ConvProblem& p, Direction, const void* state,
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
-    if (p.dtype == DType::f32)
-      run_backward_data<float>(p, st, a);
-    else
-      run_backward_data<double>(p, st, a);
+    const bool done = p.dtype == DType::f32 ? run_backward_data<float>(p, st, a)
+                                            : run_backward_data<double>(p, st, a);
+    if (!done) ref::conv_backward_data(p, a.y, a.w, a.bias, a.dx);
   }
 };
 

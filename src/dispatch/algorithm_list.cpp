@@ -3,6 +3,7 @@
 
 #include "algos/direct_conv.hpp"
 #include "algos/direct_conv_backward_data.hpp"
+#include "algos/direct_conv_backward_weights.hpp"
 #include "algos/im2col_gemm.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "convkit/error.hpp"
@@ -11,6 +12,7 @@ namespace convkit::detail {
 
 const std::vector<const Algorithm*>& algorithm_list() {
   static const std::vector<const Algorithm*> list = {&direct_conv_algorithm(), &direct_conv_backward_data_algorithm(),
+                                                            &direct_conv_backward_weights_algorithm(),
                                                             &im2col_gemm_algorithm(),
                                                             &reference_algorithm()};
   return list;

@@ -446,9 +446,10 @@ def test_forward_and_backward_vs_torch(nd, make_rng, case_counts):
           f"float32 {worst[np.float32]:.2e}, float64 {worst[np.float64]:.2e}")
     assert not failures, (f"{len(failures)} comparisons failed:\n" + "\n".join(failures[:12]))
     assert counts["forward [auto]"] == counts["backward"] == N_FORWARD[nd]
-    # every algorithm was compared on some problems (none declines everything)
+    # every algorithm was compared on some problems in the direction(s) it implements
     for algo in ck.algorithms():
-        assert counts[f"forward [{algo}]"] >= 20, (algo, dict(counts))
+        ran = sum(counts[f"{op} [{algo}]"] for op in ("forward", "grad_x", "grad_weight"))
+        assert ran >= 20, (algo, dict(counts))
     # The generator must have produced every kind of problem the suite claims to cover.
     missing = [f for f in [*LAYOUTS[nd], *FORWARD_FEATURES] if features[f] < 3]
     assert not missing, f"random cases did not cover {missing}: {dict(features)}"

@@ -1,0 +1,187 @@
+// src/algos/direct_conv_backward_weights.cpp — weight gradients by blocked dot products on the
+// shifted layout.
+//
+// With the input of one image in the stride-phase layout (src/algos/shifted_layout.hpp) and
+// the output gradient at the same extended positions q (zeros at discarded ones),
+//   dw[k][c][t] = Σ_n Σ_q dy_ext[n][k][q] · x_shift[n][c][q + tap_t],
+// a matrix product whose reduction runs along contiguous memory on both sides. The micro-kernel
+// (src/kernels/conv/wgrad_*) computes MR output channels × NJ (channel, tap) columns, with the
+// reduction split into cache-sized chunks of q. Each weight-gradient element is owned by one
+// work item and accumulated over chunks and images in a fixed order, so results are bitwise
+// identical for any thread count.
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "algos/algorithm.hpp"
+#include "algos/direct_conv_backward_weights.hpp"
+#include "algos/shifted_layout.hpp"
+#include "core/arena.hpp"
+#include "core/threading.hpp"
+#include "kernels/conv/wgrad_kernels.hpp"
+#include "ref/conv_ref.hpp"
+
+namespace convkit::detail {
+namespace {
+
+constexpr std::int64_t kQuantum = 64;     // extended positions are padded to a multiple of this
+constexpr std::int64_t kQChunk = 512;     // reduction chunk (multiple of kQuantum)
+
+struct State {
+  Isa isa;
+  Geometry geo;
+  std::int64_t dlen;  // elements per output channel of dy_ext (zero padded)
+};
+
+template <typename T>
+const WgradKernel<T>& kernel_for(Isa isa);
+template <>
+const WgradKernel<float>& kernel_for<float>(Isa isa) { return wgrad_kernels(isa).f32; }
+template <>
+const WgradKernel<double>& kernel_for<double>(Isa isa) { return wgrad_kernels(isa).f64; }
+
+// dy of image n, channel k, at the extended positions (zeros elsewhere, up to dlen).
+template <typename T>
+void build_dy_ext(const ConvProblem& p, const State& st, const View5& dy, std::int64_t n,
+                  std::int64_t k, T* dst) {
+  const Geometry& g = st.geo;
+  std::fill(dst, dst + st.dlen, T(0));
+  for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0)
+    for (std::int64_t o1 = 0; o1 < p.out[1]; ++o1) {
+      T* row = dst + (o0 * g.Lq[1] + o1) * g.Lq[2];
+      const T* src = dy.at<const T>(n, k, o0, o1, 0);
+      for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) row[o2] = src[o2 * dy.stride[4]];
+    }
+}
+
+// Returns false (leaving the result unspecified) when the input or the output gradient holds a
+// NaN or Inf: the zeros at discarded extended positions would meet it in a product that a
+// plain sum does not contain, so the caller recomputes with the reference.
+template <typename T>
+bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
+  const WgradKernel<T>& uk = kernel_for<T>(st.isa);
+  const Geometry& g = st.geo;
+  const std::int64_t mr = uk.mr, nj = uk.nj;
+  const std::int64_t Kg = p.out_channels_per_group(), Cg = p.in_channels_per_group();
+  const std::int64_t taps = p.kernel_spatial();
+  const std::int64_t cols = Cg * taps;
+  const std::int64_t ktiles = (Kg + mr - 1) / mr, jtiles = (cols + nj - 1) / nj;
+  const std::int64_t items = p.groups * ktiles * jtiles;
+  const std::int64_t qlen = (g.qext + uk.lanes - 1) / uk.lanes * uk.lanes;
+
+  const std::size_t abytes = (static_cast<std::size_t>(items * mr * nj) * sizeof(T) + 63) / 64 * 64;
+  const std::size_t dbytes =
+      (static_cast<std::size_t>(p.out_channels * st.dlen) * sizeof(T) + 63) / 64 * 64;
+  char* shared = static_cast<char*>(thread_scratch(
+      abytes + dbytes + static_cast<std::size_t>(p.in_channels * g.cstride) * sizeof(T),
+      ScratchSlot::shared));
+  T* acc = reinterpret_cast<T*>(shared);
+  T* dye = reinterpret_cast<T*>(shared + abytes);
+  T* xs = reinterpret_cast<T*>(shared + abytes + dbytes);
+  std::fill(acc, acc + items * mr * nj, T(0));
+
+  for (std::int64_t n = 0; n < p.batch; ++n) {
+    std::atomic<bool> finite{true};
+    parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t c = begin; c < end; ++c) {
+        build_shifted_channel<T>(p, g, a.x, n, c, xs + c * g.cstride);
+        if (!all_finite(xs + c * g.cstride, g.cstride)) finite = false;
+      }
+    });
+    parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t k = begin; k < end; ++k) {
+        build_dy_ext<T>(p, st, a.y, n, k, dye + k * st.dlen);
+        if (!all_finite(dye + k * st.dlen, st.dlen)) finite = false;
+      }
+    });
+    if (!finite) return false;
+    for (std::int64_t q0 = 0; q0 < qlen; q0 += kQChunk) {
+      const std::int64_t len = std::min(kQChunk, qlen - q0);
+      parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
+        const T* rows[8];
+        const T* colp[8];
+        for (std::int64_t item = begin; item < end; ++item) {
+          const std::int64_t jt = item % jtiles, kt = (item / jtiles) % ktiles;
+          const std::int64_t grp = item / (jtiles * ktiles);
+          for (std::int64_t i = 0; i < mr; ++i)
+            rows[i] = dye + (grp * Kg + std::min(kt * mr + i, Kg - 1)) * st.dlen + q0;
+          for (std::int64_t j = 0; j < nj; ++j) {
+            const std::int64_t r = std::min(jt * nj + j, cols - 1);
+            colp[j] = xs + (grp * Cg + r / taps) * g.cstride + g.taps[static_cast<std::size_t>(r % taps)] + q0;
+          }
+          uk.run(len, rows, colp, acc + item * mr * nj, nj, true);
+        }
+      });
+    }
+  }
+  // Scatter the accumulated blocks into the weight gradient's layout.
+  parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
+    const std::int64_t k12 = p.kernel[1] * p.kernel[2];
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t jt = item % jtiles, kt = (item / jtiles) % ktiles;
+      const std::int64_t grp = item / (jtiles * ktiles);
+      for (std::int64_t i = 0; i < mr && kt * mr + i < Kg; ++i)
+        for (std::int64_t j = 0; j < nj && jt * nj + j < cols; ++j) {
+          const std::int64_t r = jt * nj + j, t = r % taps;
+          *a.w.at<T>(grp * Kg + kt * mr + i, r / taps, t / k12, (t / p.kernel[2]) % p.kernel[1],
+                     t % p.kernel[2]) = acc[(item * mr + i) * nj + j];
+        }
+    }
+  });
+  return true;
+}
+
+class DirectConvBackwardWeights final : public Algorithm {
+ public:
+  const char* name() const override { return "direct_bwd_weights"; }
+
+  std::string declines(const ConvProblem& p, Direction d) const override {
+    if (d != Direction::backward_weights) return "backward-weights only";
+    for (int j = 0; j < 3; ++j)
+      if (p.pad_after[j] < 0) return "negative trailing padding";
+    return {};
+  }
+
+  std::string not_preferred(const ConvProblem& p, Direction) const override {
+    const Geometry g = geometry(p, kQuantum);
+    if (g.qext > 2 * p.out_spatial() + 2 * kQuantum)
+      return "more than half of its extended output grid would be zeros";
+    return {};
+  }
+
+  std::shared_ptr<void> prepare(const ConvProblem& p, Direction) const override {
+    auto st = std::make_shared<State>();
+    st->isa = active_isa();
+    st->geo = geometry(p, kQuantum);
+    st->dlen = (st->geo.qext + kQuantum - 1) / kQuantum * kQuantum;
+    return st;
+  }
+
+  std::string describe(const ConvProblem& p, Direction, const void* state) const override {
+    const State& st = *static_cast<const State*>(state);
+    const char* kname =
+        p.dtype == DType::f32 ? kernel_for<float>(st.isa).name : kernel_for<double>(st.isa).name;
+    return std::string("micro-kernel ") + kname + " (isa " + isa_name(st.isa) +
+           ", CPU supports " + isa_name(cpu_isa()) + ")";
+  }
+
+  std::size_t workspace_bytes_per_thread(const ConvProblem&, Direction) const override { return 0; }
+
+  void execute(const ConvProblem& p, Direction, const void* state,
+               const ConvArgs& a) const override {
+    const State& st = *static_cast<const State*>(state);
+    const bool done = p.dtype == DType::f32 ? run_backward_weights<float>(p, st, a)
+                                            : run_backward_weights<double>(p, st, a);
+    if (!done) ref::conv_backward_weights(p, a.y, a.x, a.w);
+  }
+};
+
+}  // namespace
+
+const Algorithm& direct_conv_backward_weights_algorithm() {
+  static const DirectConvBackwardWeights algo;
+  return algo;
+}
+
+}  // namespace convkit::detail

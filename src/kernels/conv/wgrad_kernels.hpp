@@ -1,0 +1,37 @@
+// src/kernels/conv/wgrad_kernels.hpp — weight-gradient micro-kernel tables, one per ISA.
+//
+// A micro-kernel computes an MR × NJ block of dot products of length `len` (a multiple of
+// the vector width): out[i·ldo + j] (+)= Σ_q rows[i][q] · cols[j][q], with rows = output-gradient
+// rows (one per output channel) and cols = shifted input rows (one per (channel, tap)).
+// Vector lanes hold interleaved partial sums that are added up in a fixed order at the end.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu_features.hpp"
+
+namespace convkit::detail {
+
+template <typename T>
+using WgradUkernel = void (*)(std::int64_t len, const T* const* rows, const T* const* cols, T* out,
+                              std::int64_t ldo, bool accumulate);
+
+template <typename T>
+struct WgradKernel {
+  WgradUkernel<T> run;
+  int mr, nj, lanes;
+  const char* name;  // e.g. "f32_wgrad_4x6__avx512"
+};
+
+struct WgradKernels {
+  WgradKernel<float> f32;
+  WgradKernel<double> f64;
+};
+
+extern const WgradKernels wgrad_kernels_generic;
+extern const WgradKernels wgrad_kernels_avx2;
+extern const WgradKernels wgrad_kernels_avx512;
+
+const WgradKernels& wgrad_kernels(Isa isa);
+
+}  // namespace convkit::detail
