@@ -52,6 +52,20 @@ bool weight_rows_contiguous(const ConvProblem& p, const View5& w) {
   return true;
 }
 
+// True when the input of a 1×1, stride-1, unpadded problem can serve as its own shifted copy:
+// each channel's spatial plane is contiguous (then q is the plane's flat index).
+bool input_is_shifted_layout(const ConvProblem& p, const View5& x) {
+  for (int j = 0; j < 3; ++j)
+    if (p.kernel[j] != 1 || p.stride[j] != 1 || p.pad_before[j] != 0 || p.pad_after[j] != 0)
+      return false;
+  std::int64_t expect = 1;
+  for (int d = 4; d >= 2; --d) {
+    if (x.size[d] > 1 && x.stride[d] != expect) return false;
+    expect *= x.size[d];
+  }
+  return true;
+}
+
 // Copies weights into contiguous rows [K][C/groups · taps] (only for unusual weight views).
 template <typename T>
 void copy_weight_rows(const ConvProblem& p, const View5& w, T* dst) {
@@ -96,9 +110,16 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::size_t wbytes =
       in_place ? 0 : static_cast<std::size_t>(p.out_channels * row_len) * sizeof(T);
   const std::size_t wbytes_aligned = (wbytes + 63) / 64 * 64;
+  // A 1×1, stride-1, unpadded problem whose input planes are contiguous already is in the
+  // shifted layout: read it in place, and copy only the last, partial tile (whose reads would
+  // run past the input).
+  const bool x_in_place = input_is_shifted_layout(p, a.x);
+  const std::int64_t tail_q0 = (tiles - 1) * nr;
+  const bool tail_copy = x_in_place && tail_q0 + nr > g.qext;
+  const std::int64_t xs_elems = x_in_place ? (tail_copy ? p.in_channels * nr : 0)
+                                           : p.in_channels * g.cstride;
   char* shared = static_cast<char*>(thread_scratch(
-      wbytes_aligned + static_cast<std::size_t>(p.in_channels * g.cstride) * sizeof(T),
-      ScratchSlot::shared));
+      wbytes_aligned + static_cast<std::size_t>(xs_elems) * sizeof(T), ScratchSlot::shared));
   T* wcopy = reinterpret_cast<T*>(shared);
   T* xs = reinterpret_cast<T*>(shared + wbytes_aligned);
   if (!in_place) copy_weight_rows<T>(p, a.w, wcopy);
@@ -108,8 +129,16 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
 
   for (std::int64_t n = 0; n < p.batch; ++n) {
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
-      for (std::int64_t c = begin; c < end; ++c)
-        build_shifted_channel<T>(p, g, a.x, n, c, xs + c * g.cstride);
+      for (std::int64_t c = begin; c < end; ++c) {
+        if (!x_in_place) {
+          build_shifted_channel<T>(p, g, a.x, n, c, xs + c * g.cstride);
+        } else if (tail_copy) {
+          const T* src = a.x.at<const T>(n, c, 0, 0, 0) + tail_q0;
+          T* dst = xs + c * nr;
+          std::copy(src, src + (g.qext - tail_q0), dst);
+          std::fill(dst + (g.qext - tail_q0), dst + nr, T(0));
+        }
+      }
     });
     parallel_for(p.groups * nchunks * tiles, [&](std::int64_t begin, std::int64_t end, int) {
       // Per thread: kchunk tiles of running sums, and the tile's runs of real outputs.
@@ -147,7 +176,18 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
         }
         if (nruns == 0) continue;
         const std::int64_t k0 = chunk * kchunk, k1 = std::min(ktiles, k0 + kchunk);
+        // Where this tile's input starts, and the distance between its channels.
         const T* xg = xs + grp * Cg * g.cstride + q0;
+        std::int64_t cs = g.cstride;
+        if (x_in_place) {
+          if (tail_copy && q0 == tail_q0) {
+            xg = xs + grp * Cg * nr;
+            cs = nr;
+          } else {
+            xg = a.x.at<const T>(n, grp * Cg, 0, 0, 0) + q0;
+            cs = a.x.stride[1];
+          }
+        }
         for (std::int64_t c0 = 0; c0 < Cg; c0 += cblock) {
           const std::int64_t cn = std::min(cblock, Cg - c0);
           for (std::int64_t kt = k0; kt < k1; ++kt) {
@@ -156,7 +196,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             const T* wrows[8];
             for (std::int64_t i = 0; i < mr; ++i)
               wrows[i] = weight_row(grp * Kg + std::min(kt * mr + i, Kg - 1)) + c0 * taps;
-            uk.run(cn, taps, g.taps.data(), xg + c0 * g.cstride, g.cstride, wrows, dst, c0 > 0);
+            uk.run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, dst, c0 > 0);
           }
         }
         for (std::int64_t kt = k0; kt < k1; ++kt) {
