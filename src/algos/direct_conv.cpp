@@ -83,7 +83,7 @@ void copy_weight_rows(const ConvProblem& p, const View5& w, T* dst) {
 
 template <typename T>
 void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
-  const ConvKernel<T>& uk = pick_kernel<T>(st.isa, p.out_channels_per_group());
+  const ConvKernel<T>& uk = forward_kernel<T>(p, st.isa);
   const Geometry& g = st.geo;
   const std::int64_t mr = uk.mr, nr = uk.nr;
   const std::int64_t Kg = p.out_channels_per_group(), Cg = p.in_channels_per_group();
@@ -193,7 +193,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
           for (std::int64_t kt = k0; kt < k1; ++kt) {
             T* dst = acc + (kt - k0) * mr * nr;
             // Rows past the group's last channel repeat it; their results are discarded.
-            const T* wrows[8];
+            const T* wrows[kConvMaxMr];
             for (std::int64_t i = 0; i < mr; ++i)
               wrows[i] = weight_row(grp * Kg + std::min(kt * mr + i, Kg - 1)) + c0 * taps;
             uk.run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, dst, c0 > 0);
@@ -254,8 +254,8 @@ class DirectConv final : public Algorithm {
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
     const std::int64_t kg = p.out_channels_per_group();
-    const char* kname = p.dtype == DType::f32 ? pick_kernel<float>(st.isa, kg).name
-                                              : pick_kernel<double>(st.isa, kg).name;
+    const char* kname = p.dtype == DType::f32 ? forward_kernel<float>(p, st.isa).name
+                                              : forward_kernel<double>(p, st.isa).name;
     const std::size_t copy_bytes =
         static_cast<std::size_t>(p.in_channels * st.geo.cstride) * dtype_size(p.dtype);
     return std::string("micro-kernel ") + kname + " (isa " + isa_name(st.isa) +

@@ -44,14 +44,27 @@ struct State {
   std::int64_t dstride;   // elements per output channel in dy_ext
 };
 
+// Elements of one phase plane: the positions the kernel tiles.
+std::int64_t phase_plane(const ConvProblem& p) {
+  std::int64_t n = 1;
+  for (int j = 0; j < 3; ++j)
+    n *= (p.in[j] + p.pad_before[j] + p.pad_after[j] + p.stride[j] - 1) / p.stride[j];
+  return n;
+}
+
+// Tiles are input channels of a group × phase-plane positions.
+template <typename T>
+const ConvKernel<T>& bwd_kernel(const ConvProblem& p, Isa isa) {
+  return pick_kernel<T>(isa, p.in_channels_per_group(), phase_plane(p));
+}
+
 template <typename T>
 const ConvKernel<T>& kernel_for(const State& st, const ConvProblem& p) {
-  return pick_kernel<T>(st.isa, p.in_channels_per_group());
+  return bwd_kernel<T>(p, st.isa);
 }
 
 std::int64_t bwd_tile_width(const ConvProblem& p, Isa isa) {
-  return p.dtype == DType::f32 ? pick_kernel<float>(isa, p.in_channels_per_group()).nr
-                               : pick_kernel<double>(isa, p.in_channels_per_group()).nr;
+  return p.dtype == DType::f32 ? bwd_kernel<float>(p, isa).nr : bwd_kernel<double>(p, isa).nr;
 }
 
 std::shared_ptr<State> make_state(const ConvProblem& p) {
@@ -207,7 +220,7 @@ bool run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
           for (std::int64_t kb = 0; kb < Kg; kb += kblock) {
             const std::int64_t kn = std::min(kblock, Kg - kb);
             for (std::int64_t ct = c0; ct < c1; ++ct) {
-              const T* wrows[8];
+              const T* wrows[kConvMaxMr];
               for (std::int64_t i = 0; i < mr; ++i) {
                 const std::int64_t c = std::min(ct * mr + i, Cg - 1);
                 wrows[i] = wt + (grp * Cg + c) * row_max + row_off + kb * nt;

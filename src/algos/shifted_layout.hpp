@@ -28,6 +28,7 @@ struct Geometry {
   std::int64_t P[3], Lq[3];        // padded sizes, phase-plane sizes
   std::int64_t phases, plane;      // number of phases, elements per phase plane
   std::vector<std::int64_t> taps;  // offset of each tap (kd, kh, kw order)
+  std::vector<char> phase_used;    // whether any tap reads the phase (others are left zero)
   std::int64_t qext;               // extended output positions: q in [0, qext)
   std::int64_t cstride;            // elements per channel in the shifted copy
 };
@@ -54,6 +55,8 @@ inline Geometry geometry(const ConvProblem& p, std::int64_t nr) {
           shift = shift * g.Lq[j] + off / p.stride[j];
         }
         g.taps.push_back(phase * g.plane + shift);
+        if (g.phase_used.empty()) g.phase_used.assign(static_cast<std::size_t>(g.phases), 0);
+        g.phase_used[static_cast<std::size_t>(phase)] = 1;
         max_off = std::max(max_off, g.taps.back());
       }
   g.qext = ((p.out[0] - 1) * g.Lq[1] + (p.out[1] - 1)) * g.Lq[2] + p.out[2];
@@ -70,16 +73,19 @@ inline const ConvKernel<float>* variants<float>(Isa isa) { return conv_kernels(i
 template <>
 inline const ConvKernel<double>* variants<double>(Isa isa) { return conv_kernels(isa).f64; }
 
-// The variant with the least padded-row waste (ties go to the wider tile).
+// The variant with the least work for `rows` tile rows and `cols` positions, counting the
+// padding of both to whole tiles and each variant's relative speed (ties: the earlier one).
 template <typename T>
-const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t kg) {
+const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t rows_needed, std::int64_t cols_needed) {
   const ConvKernel<T>* v = variants<T>(isa);
-  static constexpr double kPenalty[3] = {1.0, 1.1, 2.0};
   int best = 0;
   double best_cost = 0;
-  for (int i = 0; i < 3; ++i) {
-    const std::int64_t rows = (kg + v[i].mr - 1) / v[i].mr * v[i].mr;
-    const double cost = static_cast<double>(rows) / static_cast<double>(kg) * kPenalty[i];
+  for (int i = 0; i < kConvVariants; ++i) {
+    const std::int64_t rows = (rows_needed + v[i].mr - 1) / v[i].mr * v[i].mr;
+    const std::int64_t cols = (cols_needed + v[i].nr - 1) / v[i].nr * v[i].nr;
+    const double cost = static_cast<double>(rows) / static_cast<double>(rows_needed) *
+                        static_cast<double>(cols) / static_cast<double>(cols_needed) *
+                        kConvVariantPenalty[i];
     if (i == 0 || cost < best_cost) {
       best = i;
       best_cost = cost;
@@ -88,9 +94,23 @@ const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t kg) {
   return v[best];
 }
 
+/// Extended output positions of the forward layout (independent of the tile width).
+inline std::int64_t extended_positions(const ConvProblem& p) {
+  std::int64_t Lq[3];
+  for (int j = 0; j < 3; ++j)
+    Lq[j] = (p.in[j] + p.pad_before[j] + p.pad_after[j] + p.stride[j] - 1) / p.stride[j];
+  return ((p.out[0] - 1) * Lq[1] + (p.out[1] - 1)) * Lq[2] + p.out[2];
+}
+
+/// The forward kernel: output channels of a group × extended positions.
+template <typename T>
+const ConvKernel<T>& forward_kernel(const ConvProblem& p, Isa isa) {
+  return pick_kernel<T>(isa, p.out_channels_per_group(), extended_positions(p));
+}
+
 template <typename T>
 std::int64_t tile_width(const ConvProblem& p, Isa isa) {
-  return pick_kernel<T>(isa, p.out_channels_per_group()).nr;
+  return forward_kernel<T>(p, isa).nr;
 }
 
 inline std::int64_t tile_width(const ConvProblem& p, Isa isa) {
@@ -120,7 +140,12 @@ void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5&
   for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
     for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
       for (std::int64_t a2 = 0; a2 < p.stride[2]; ++a2) {
-        T* plane = dst + ((a0 * p.stride[1] + a1) * p.stride[2] + a2) * g.plane;
+        const std::int64_t phase = (a0 * p.stride[1] + a1) * p.stride[2] + a2;
+        T* plane = dst + phase * g.plane;
+        if (!g.phase_used[static_cast<std::size_t>(phase)]) {
+          std::fill(plane, plane + g.plane, T(0));
+          continue;
+        }
         for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
           for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
             T* row = plane + (i0 * g.Lq[1] + i1) * g.Lq[2];

@@ -28,10 +28,18 @@ struct ConvKernel {
   const char* name;  // dtype-family-tile-isa, e.g. "f32_dconv_8x48__avx512"
 };
 
-/// Variants by MR (output channels per tile), widest first: [0] MR 8, [1] MR 4, [2] MR 1.
+/// Tile shapes, chosen per problem by the waste they leave in both dimensions:
+/// [0] the main tile, [1] fewer rows and more columns, [2] one row (depthwise), [3] more rows
+/// and fewer columns (small images).
+constexpr int kConvVariants = 4;
+/// Relative cost per useful multiply-add of each variant (measured shape of the loop).
+constexpr double kConvVariantPenalty[kConvVariants] = {1.0, 1.1, 2.0, 1.8};
+/// Upper bound on MR over all variants.
+constexpr int kConvMaxMr = 12;
+
 struct ConvKernels {
-  ConvKernel<float> f32[3];
-  ConvKernel<double> f64[3];
+  ConvKernel<float> f32[kConvVariants];
+  ConvKernel<double> f64[kConvVariants];
 };
 
 extern const ConvKernels conv_kernels_generic;
