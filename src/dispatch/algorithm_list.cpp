@@ -1,6 +1,7 @@
 // src/dispatch/algorithm_list.cpp — ordered algorithm list and automatic choice.
 #include "dispatch/algorithm_list.hpp"
 
+#include "algos/depthwise_conv.hpp"
 #include "algos/direct_conv.hpp"
 #include "algos/direct_conv_backward_data.hpp"
 #include "algos/direct_conv_backward_weights.hpp"
@@ -11,7 +12,7 @@
 namespace convkit::detail {
 
 const std::vector<const Algorithm*>& algorithm_list() {
-  static const std::vector<const Algorithm*> list = {&direct_conv_algorithm(), &direct_conv_backward_data_algorithm(),
+  static const std::vector<const Algorithm*> list = {&depthwise_conv_algorithm(), &direct_conv_algorithm(), &direct_conv_backward_data_algorithm(),
                                                             &direct_conv_backward_weights_algorithm(),
                                                             &im2col_gemm_algorithm(),
                                                             &reference_algorithm()};

@@ -1,0 +1,17 @@
+// src/kernels/dwconv/dwconv_avx2.cpp — depthwise micro-kernels for AVX2+FMA.
+#include <cstdint>
+
+#include "kernels/dwconv/dwconv_kernels.hpp"
+
+#define CONVKIT_VEC_BYTES 32
+#include "kernels/dwconv/dwconv_ukernel.inc"
+
+namespace convkit::detail {
+
+// Four vectors of outputs per iteration.
+const DwconvKernels dwconv_kernels_avx2 = {
+    {&dwconv_ukernel<float, 4>, 32, "f32_dwconv_32__avx2"},
+    {&dwconv_ukernel<double, 4>, 16, "f64_dwconv_16__avx2"},
+};
+
+}  // namespace convkit::detail

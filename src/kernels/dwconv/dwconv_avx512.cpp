@@ -1,0 +1,17 @@
+// src/kernels/dwconv/dwconv_avx512.cpp — depthwise micro-kernels for AVX-512F.
+#include <cstdint>
+
+#include "kernels/dwconv/dwconv_kernels.hpp"
+
+#define CONVKIT_VEC_BYTES 64
+#include "kernels/dwconv/dwconv_ukernel.inc"
+
+namespace convkit::detail {
+
+// Four vectors of outputs per iteration.
+const DwconvKernels dwconv_kernels_avx512 = {
+    {&dwconv_ukernel<float, 4>, 64, "f32_dwconv_64__avx512"},
+    {&dwconv_ukernel<double, 4>, 32, "f64_dwconv_32__avx512"},
+};
+
+}  // namespace convkit::detail

@@ -1,0 +1,30 @@
+// src/kernels/dwconv/dwconv_generic.cpp — depthwise micro-kernels for any CPU.
+#include <cstdint>
+
+#include "kernels/dwconv/dwconv_kernels.hpp"
+
+#define CONVKIT_VEC_BYTES 16
+#include "kernels/dwconv/dwconv_ukernel.inc"
+
+namespace convkit::detail {
+
+// Four vectors of outputs per iteration.
+const DwconvKernels dwconv_kernels_generic = {
+    {&dwconv_ukernel<float, 4>, 16, "f32_dwconv_16__generic"},
+    {&dwconv_ukernel<double, 4>, 8, "f64_dwconv_8__generic"},
+};
+
+}  // namespace convkit::detail
+
+namespace convkit::detail {
+
+const DwconvKernels& dwconv_kernels(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return dwconv_kernels_avx512;
+    case Isa::avx2: return dwconv_kernels_avx2;
+    case Isa::generic: break;
+  }
+  return dwconv_kernels_generic;
+}
+
+}  // namespace convkit::detail
