@@ -291,6 +291,7 @@ class DirectConvBackwardData final : public Algorithm {
   void execute(const ConvProblem& p, Direction, const void* state,
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
+    note_isa_run(st.isa);
     const bool done = p.dtype == DType::f32 ? run_backward_data<float>(p, st, a)
                                             : run_backward_data<double>(p, st, a);
     if (!done) ref::conv_backward_data(p, a.y, a.w, a.bias, a.dx);

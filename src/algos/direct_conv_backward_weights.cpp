@@ -171,6 +171,7 @@ class DirectConvBackwardWeights final : public Algorithm {
   void execute(const ConvProblem& p, Direction, const void* state,
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
+    note_isa_run(st.isa);
     const bool done = p.dtype == DType::f32 ? run_backward_weights<float>(p, st, a)
                                             : run_backward_weights<double>(p, st, a);
     if (!done) ref::conv_backward_weights(p, a.y, a.x, a.w);

@@ -218,6 +218,7 @@ class Im2colGemm final : public Algorithm {
   void execute(const ConvProblem& p, Direction, const void* state,
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
+    note_isa_run(st.isa);
     if (p.dtype == DType::f32)
       run_forward<float>(p, st, a);
     else

@@ -1,6 +1,7 @@
 // src/core/cpu_features.cpp — CPU feature detection and the CONVKIT_MAX_ISA cap.
 #include "core/cpu_features.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -39,5 +40,13 @@ Isa active_isa() {
     throw InvalidArgument("CONVKIT_MAX_ISA: got '" + c + "', expected 'avx512', 'avx2' or 'generic'");
   return static_cast<int>(limit) < static_cast<int>(cpu) ? limit : cpu;
 }
+
+namespace {
+std::atomic<std::uint64_t> g_isa_runs[3];
+}  // namespace
+
+void note_isa_run(Isa isa) { g_isa_runs[static_cast<int>(isa)].fetch_add(1, std::memory_order_relaxed); }
+
+std::uint64_t isa_runs(Isa isa) { return g_isa_runs[static_cast<int>(isa)].load(std::memory_order_relaxed); }
 
 }  // namespace convkit::detail

@@ -6,6 +6,8 @@
 // compiled with ISA flags.
 #pragma once
 
+#include <cstdint>
+
 namespace convkit::detail {
 
 enum class Isa { generic = 0, avx2 = 1, avx512 = 2 };
@@ -15,5 +17,10 @@ const char* isa_name(Isa isa);
 Isa cpu_isa();
 /// cpu_isa() capped by CONVKIT_MAX_ISA (read at every call, so tests may change it).
 Isa active_isa();
+
+/// Counts executions of SIMD-dispatched algorithms per ISA, so tests can assert that the path
+/// they meant to test really ran (a silently disabled SIMD path would otherwise go unnoticed).
+void note_isa_run(Isa isa);
+std::uint64_t isa_runs(Isa isa);
 
 }  // namespace convkit::detail

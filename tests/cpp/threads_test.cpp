@@ -3,6 +3,8 @@
 // exact NaN/Inf propagation, the plan cache's identity, and explain().
 #include <gtest/gtest.h>
 
+#include "core/cpu_features.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -509,3 +511,37 @@ TEST(PlanExplain, NamesTheAlgorithm) {
 }
 
 }  // namespace
+
+// The SIMD paths this CPU has really run, and each CONVKIT_MAX_ISA cap selects its own path
+// (ruy's lesson: a silently disabled SIMD path looks like a slow machine, not a failure).
+TEST(Dispatch, EveryIsaPathThisCpuHasRuns) {
+  using convkit::detail::Isa;
+  convkit::ConvDesc d;
+  d.batch = 1;
+  d.in_channels = 16;
+  d.out_channels = 16;
+  d.input_size = {12, 12};
+  d.kernel_size = {3, 3};
+  d.padding = convkit::Padding::symmetric({1});
+  const convkit::ConvProblem p(d);
+  std::vector<float> x(16 * 144, 1.f), w(16 * 16 * 9, 1.f), y(16 * 144);
+  const Isa cpu = convkit::detail::cpu_isa();
+  const std::pair<const char*, Isa> caps[] = {
+      {"avx512", Isa::avx512}, {"avx2", Isa::avx2}, {"generic", Isa::generic}};
+  for (const auto& [name, isa] : caps) {
+    if (static_cast<int>(isa) > static_cast<int>(cpu)) continue;  // the CPU lacks it
+    IsaCap cap(name);
+    const convkit::ConvPlan plan(p, convkit::Direction::forward);
+    EXPECT_NE(plan.explain().find(std::string("__") + name), std::string::npos) << plan.explain();
+    const std::uint64_t before = convkit::detail::isa_runs(isa);
+    plan.forward(convkit::TensorView::contiguous(x.data(), p.input_shape()),
+                 convkit::TensorView::contiguous(w.data(), p.weight_shape()), nullptr,
+                 convkit::TensorView::contiguous(y.data(), p.output_shape()));
+    EXPECT_EQ(convkit::detail::isa_runs(isa), before + 1) << name;
+    EXPECT_EQ(y[13 * 1], 16.f * 9) << name;  // an interior output: 16 channels × 9 taps of ones
+  }
+#if defined(__x86_64__)
+  // This project's machines have AVX-512; on them the test must have exercised it.
+  if (__builtin_cpu_supports("avx512f")) EXPECT_EQ(cpu, Isa::avx512);
+#endif
+}
