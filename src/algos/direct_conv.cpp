@@ -100,7 +100,11 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
     kchunk = (kchunk + 1) / 2;
   const std::int64_t nchunks = (ktiles + kchunk - 1) / kchunk;
   // Input-channel blocks whose slice of the copy (taps spread over ~nr + halo) stays in L1.
-  const std::int64_t span = nr + (g.taps.empty() ? 0 : g.taps.back() % g.plane);
+  // (each stride phase a tap reads is a separate region of nr + its largest shift)
+  std::int64_t max_shift = 0, used_phases = 0;
+  for (std::int64_t t : g.taps) max_shift = std::max(max_shift, t % g.plane);
+  for (char u : g.phase_used) used_phases += u;
+  const std::int64_t span = std::max<std::int64_t>(1, used_phases) * (nr + max_shift);
   const std::int64_t cblock = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(kInputBlockBytes / (static_cast<std::size_t>(span) * sizeof(T))));
 

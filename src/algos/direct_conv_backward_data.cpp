@@ -93,15 +93,38 @@ void pack_phase_weights(const ConvProblem& p, const State& st, const View5& w, T
   const std::int64_t Kg = p.out_channels_per_group(), Cg = p.in_channels_per_group();
   const std::int64_t taps = p.kernel_spatial();
   const std::int64_t k12 = p.kernel[1] * p.kernel[2];
-  parallel_for(p.groups * Cg, [&](std::int64_t begin, std::int64_t end, int) {
-    for (std::int64_t item = begin; item < end; ++item) {
-      const std::int64_t g = item / Cg, c = item % Cg;
-      T* d = dst + item * Kg * taps;
-      for (const Phase& ph : st.phases)
-        for (std::int64_t kk = 0; kk < Kg; ++kk)
-          for (std::int64_t t : ph.taps)
-            *d++ = *w.at<const T>(g * Kg + kk, c, t / k12, (t / p.kernel[2]) % p.kernel[1],
-                                  t % p.kernel[2]);
+  // Where tap t of output channel kk lands inside a (g, c) row: phase offset + kk·|phase| + rank.
+  std::vector<std::int64_t> tap_phase_off(static_cast<std::size_t>(taps)), tap_rank(tap_phase_off);
+  std::vector<std::int64_t> tap_phase_len(tap_phase_off);
+  std::int64_t off = 0;
+  for (const Phase& ph : st.phases) {
+    const std::int64_t nt = static_cast<std::int64_t>(ph.taps.size());
+    for (std::int64_t r = 0; r < nt; ++r) {
+      const auto t = static_cast<std::size_t>(ph.taps[static_cast<std::size_t>(r)]);
+      tap_phase_off[t] = off;
+      tap_rank[t] = r;
+      tap_phase_len[t] = nt;
+    }
+    off += Kg * nt;
+  }
+  // Read the weights in memory order (one output channel at a time) and scatter: each write
+  // run is a tap group of one (g, c) row, so the rows being filled stay in cache.
+  std::vector<std::int64_t> tap_src(static_cast<std::size_t>(taps));  // element offset in w
+  for (std::int64_t t = 0; t < taps; ++t)
+    tap_src[static_cast<std::size_t>(t)] = (t / k12) * w.stride[2] +
+                                            ((t / p.kernel[2]) % p.kernel[1]) * w.stride[3] +
+                                            (t % p.kernel[2]) * w.stride[4];
+  parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
+    for (std::int64_t k = begin; k < end; ++k) {
+      const std::int64_t g = k / Kg, kk = k % Kg;
+      for (std::int64_t c = 0; c < Cg; ++c) {
+        T* row = dst + (g * Cg + c) * Kg * taps;
+        const T* src = w.at<const T>(k, c, 0, 0, 0);
+        for (std::int64_t t = 0; t < taps; ++t) {
+          const auto ti = static_cast<std::size_t>(t);
+          row[tap_phase_off[ti] + kk * tap_phase_len[ti] + tap_rank[ti]] = src[tap_src[ti]];
+        }
+      }
     }
   });
 }

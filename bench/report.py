@@ -1,0 +1,73 @@
+"""Turns convkit-bench / torch_bench CSV files into the Markdown tables of BENCHMARKS.md.
+
+usage: /usr/bin/python3 bench/report.py bench/results   (prints Markdown to stdout)
+"""
+import csv
+import math
+import os
+import sys
+
+
+def rows(path):
+    with open(path) as f:
+        lines = [l for l in f if not l.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def header(path):
+    with open(path) as f:
+        first = f.readline()
+    return first.strip("# \n") if first.startswith("#") else ""
+
+
+def geomean(xs):
+    xs = [x for x in xs if x > 0]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
+
+
+def conv_table(path, title):
+    rs = rows(path)
+    out = [f"### {title}", "", f"`{header(path)}`", "",
+           "| layer | algorithm | ms | GFLOP/s | % peak | verify | oneDNN best ms | oneDNN nchw ms | × oneDNN best | × oneDNN nchw |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rs:
+        out.append(f"| {r['name']} | {r['algorithm']} | {float(r['median_ms']):.3f} | "
+                   f"{float(r['gflops']):.0f} | {float(r['pct_peak']):.0f}% | {r['verify']} | "
+                   f"{float(r['onednn_any_ms']):.3f} | {float(r['onednn_nchw_ms']):.3f} | "
+                   f"{float(r['speed_vs_any']):.2f} | {float(r['speed_vs_nchw']):.2f} |")
+    g = geomean([float(r["gflops"]) for r in rs])
+    ga = geomean([float(r["speed_vs_any"]) for r in rs])
+    gn = geomean([float(r["speed_vs_nchw"]) for r in rs])
+    out += ["", f"Geometric means: convkit {g:.0f} GFLOP/s; speed vs oneDNN best format **{ga:.2f}×**, "
+            f"vs oneDNN plain NCHW **{gn:.2f}×** (> 1: convkit faster).", ""]
+    return "\n".join(out), (g, ga, gn)
+
+
+def torch_table(path):
+    rs = rows(path)
+    cols = rs[0].keys() if rs else []
+    out = ["### convkit vs PyTorch 1.13 (forward, 2 threads)", "", "| " + " | ".join(cols) + " |",
+           "|" + "---|" * len(cols)]
+    for r in rs:
+        out.append("| " + " | ".join(r[c] for c in cols) + " |")
+    return "\n".join(out) + "\n"
+
+
+def main(d):
+    parts = []
+    for name, title in (("fwd_2t.csv", "Forward, NCHW, 2 threads"),
+                        ("fwd_1t.csv", "Forward, NCHW, 1 thread"),
+                        ("fwd_2t_nhwc.csv", "Forward, NHWC, 2 threads"),
+                        ("bwdd_2t.csv", "Backward-data, NCHW, 2 threads"),
+                        ("bwdw_2t.csv", "Backward-weights, NCHW, 2 threads")):
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            parts.append(conv_table(p, title)[0])
+    p = os.path.join(d, "torch_2t.csv")
+    if os.path.exists(p):
+        parts.append(torch_table(p))
+    print("\n".join(parts))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
