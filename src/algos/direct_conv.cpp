@@ -231,7 +231,7 @@ class DirectConv final : public Algorithm {
   const char* name() const override { return "direct"; }
 
   std::string declines(const ConvProblem& p, Direction d) const override {
-    if (d != Direction::forward) return "forward only (the backward directions are not fast yet)";
+    if (d != Direction::forward) return "forward only";
     for (int j = 0; j < 3; ++j)
       if (p.pad_after[j] < 0) return "negative trailing padding";
     return {};

@@ -116,16 +116,21 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
     }
   }
   // Scatter the accumulated blocks into the weight gradient's layout.
+  const std::int64_t k12 = p.kernel[1] * p.kernel[2];
+  std::vector<std::int64_t> tap_dst(static_cast<std::size_t>(taps));  // element offset in dw
+  for (std::int64_t t = 0; t < taps; ++t)
+    tap_dst[static_cast<std::size_t>(t)] = (t / k12) * a.w.stride[2] +
+                                           ((t / p.kernel[2]) % p.kernel[1]) * a.w.stride[3] +
+                                           (t % p.kernel[2]) * a.w.stride[4];
   parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
-    const std::int64_t k12 = p.kernel[1] * p.kernel[2];
     for (std::int64_t item = begin; item < end; ++item) {
       const std::int64_t jt = item % jtiles, kt = (item / jtiles) % ktiles;
       const std::int64_t grp = item / (jtiles * ktiles);
       for (std::int64_t i = 0; i < mr && kt * mr + i < Kg; ++i)
         for (std::int64_t j = 0; j < nj && jt * nj + j < cols; ++j) {
-          const std::int64_t r = jt * nj + j, t = r % taps;
-          *a.w.at<T>(grp * Kg + kt * mr + i, r / taps, t / k12, (t / p.kernel[2]) % p.kernel[1],
-                     t % p.kernel[2]) = acc[(item * mr + i) * nj + j];
+          const std::int64_t r = jt * nj + j;
+          a.w.at<T>(grp * Kg + kt * mr + i, r / taps, 0, 0, 0)[tap_dst[static_cast<std::size_t>(r % taps)]] =
+              acc[(item * mr + i) * nj + j];
         }
     }
   });

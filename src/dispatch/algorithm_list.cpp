@@ -5,6 +5,7 @@
 #include "algos/direct_conv.hpp"
 #include "algos/direct_conv_backward_data.hpp"
 #include "algos/direct_conv_backward_weights.hpp"
+#include "algos/gemm_conv_backward_weights.hpp"
 #include "algos/im2col_gemm.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "convkit/error.hpp"
@@ -13,6 +14,7 @@ namespace convkit::detail {
 
 const std::vector<const Algorithm*>& algorithm_list() {
   static const std::vector<const Algorithm*> list = {&depthwise_conv_algorithm(), &direct_conv_algorithm(), &direct_conv_backward_data_algorithm(),
+                                                            &gemm_conv_backward_weights_algorithm(),
                                                             &direct_conv_backward_weights_algorithm(),
                                                             &im2col_gemm_algorithm(),
                                                             &reference_algorithm()};
