@@ -45,12 +45,19 @@ def conv_table(path, title):
 
 def torch_table(path):
     rs = rows(path)
-    cols = rs[0].keys() if rs else []
-    out = ["### convkit vs PyTorch 1.13 (forward, 2 threads)", "", "| " + " | ".join(cols) + " |",
-           "|" + "---|" * len(cols)]
+    out = ["### convkit vs PyTorch 1.13, forward, 2 threads", "", f"`{header(path)}`", "",
+           "| layer | algorithm | convkit NCHW ms | convkit NHWC ms | torch NCHW ms | torch channels_last ms | × torch NCHW | × torch channels_last |",
+           "|---|---|---|---|---|---|---|---|"]
     for r in rs:
-        out.append("| " + " | ".join(r[c] for c in cols) + " |")
-    return "\n".join(out) + "\n"
+        out.append(f"| {r['name']} | {r['algorithm']} | {float(r['convkit_nchw_ms']):.3f} | "
+                   f"{float(r['convkit_nhwc_ms']):.3f} | {float(r['torch_nchw_ms']):.3f} | "
+                   f"{float(r['torch_cl_ms']):.3f} | {float(r['speed_nchw']):.2f} | "
+                   f"{float(r['speed_nhwc']):.2f} |")
+    gn = geomean([float(r["speed_nchw"]) for r in rs])
+    gl = geomean([float(r["speed_nhwc"]) for r in rs])
+    out += ["", f"Geometric means: speed vs torch NCHW **{gn:.2f}×**, convkit NHWC vs torch "
+            f"channels_last **{gl:.2f}×** (> 1: convkit faster).", ""]
+    return "\n".join(out)
 
 
 def main(d):
