@@ -10,6 +10,7 @@
 #include <string>
 
 #include "convkit/conv.hpp"
+#include "core/cpu_features.hpp"
 #include "core/view.hpp"
 
 namespace convkit::detail {
@@ -20,6 +21,9 @@ struct ConvArgs {
   View5 dx;              // backward_data: y holds dy, w → dx
   const View1* bias = nullptr;  // forward / backward_data bias, or backward_bias's result
 };
+
+/// "micro-kernel NAME (isa X, CPU supports Y)": what describe() says for a SIMD algorithm.
+std::string describe_kernel(const char* kernel_name, Isa isa);
 
 class Algorithm {
  public:

@@ -100,8 +100,7 @@ class DepthwiseConv final : public Algorithm {
     const State& st = *static_cast<const State*>(state);
     const char* kname =
         p.dtype == DType::f32 ? kernel_for<float>(st.isa).name : kernel_for<double>(st.isa).name;
-    return std::string("micro-kernel ") + kname + " (isa " + isa_name(st.isa) +
-           ", CPU supports " + isa_name(cpu_isa()) + ")";
+    return describe_kernel(kname, st.isa);
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {

@@ -262,9 +262,8 @@ class DirectConv final : public Algorithm {
                                               : forward_kernel<double>(p, st.isa).name;
     const std::size_t copy_bytes =
         static_cast<std::size_t>(p.in_channels * st.geo.cstride) * dtype_size(p.dtype);
-    return std::string("micro-kernel ") + kname + " (isa " + isa_name(st.isa) +
-           ", CPU supports " + isa_name(cpu_isa()) + "); shifted input copy " +
-           std::to_string(copy_bytes) + " bytes per image, reused across calls";
+    return describe_kernel(kname, st.isa) + "; shifted input copy " + std::to_string(copy_bytes) +
+           " bytes per image, reused across calls";
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {

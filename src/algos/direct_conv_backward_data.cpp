@@ -129,21 +129,6 @@ void pack_phase_weights(const ConvProblem& p, const State& st, const View5& w, T
   });
 }
 
-// dy of image n, output channel k, at the extended positions (zeros elsewhere).
-template <typename T>
-void build_dy_ext(const ConvProblem& p, const State& st, const View5& dy, std::int64_t n,
-                  std::int64_t k, T* dst) {
-  const Geometry& g = st.geo;
-  std::fill(dst, dst + st.dstride, T(0));
-  const std::int64_t ys = dy.stride[4];
-  for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0)
-    for (std::int64_t o1 = 0; o1 < p.out[1]; ++o1) {
-      T* row = dst + st.front + (o0 * g.Lq[1] + o1) * g.Lq[2];
-      const T* src = dy.at<const T>(n, k, o0, o1, 0);
-      for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) row[o2] = src[o2 * ys];
-    }
-}
-
 // dx[n][c] = bias[c] + the padded gradient folded back through the padding map.
 template <typename T>
 void fold_channel(const ConvProblem& p, const Geometry& g, const T* gp, const View1* bias,
@@ -216,7 +201,7 @@ bool run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
     std::atomic<bool> finite{true};
     parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
       for (std::int64_t k = begin; k < end; ++k) {
-        build_dy_ext<T>(p, st, a.y, n, k, dye + k * st.dstride);
+        build_output_ext<T>(p, st.geo, a.y, n, k, st.front, st.dstride, dye + k * st.dstride);
         if (!all_finite(dye + k * st.dstride, st.dstride)) finite = false;
       }
     });
@@ -303,8 +288,7 @@ class DirectConvBackwardData final : public Algorithm {
     const State& st = *static_cast<const State*>(state);
     const char* kname = p.dtype == DType::f32 ? kernel_for<float>(st, p).name
                                               : kernel_for<double>(st, p).name;
-    return std::string("micro-kernel ") + kname + " (isa " + isa_name(st.isa) +
-           ", CPU supports " + isa_name(cpu_isa()) + ")";
+    return describe_kernel(kname, st.isa);
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {

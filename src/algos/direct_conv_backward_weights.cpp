@@ -41,20 +41,6 @@ const WgradKernel<float>& kernel_for<float>(Isa isa) { return wgrad_kernels(isa)
 template <>
 const WgradKernel<double>& kernel_for<double>(Isa isa) { return wgrad_kernels(isa).f64; }
 
-// dy of image n, channel k, at the extended positions (zeros elsewhere, up to dlen).
-template <typename T>
-void build_dy_ext(const ConvProblem& p, const State& st, const View5& dy, std::int64_t n,
-                  std::int64_t k, T* dst) {
-  const Geometry& g = st.geo;
-  std::fill(dst, dst + st.dlen, T(0));
-  for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0)
-    for (std::int64_t o1 = 0; o1 < p.out[1]; ++o1) {
-      T* row = dst + (o0 * g.Lq[1] + o1) * g.Lq[2];
-      const T* src = dy.at<const T>(n, k, o0, o1, 0);
-      for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) row[o2] = src[o2 * dy.stride[4]];
-    }
-}
-
 // Returns false (leaving the result unspecified) when the input or the output gradient holds a
 // NaN or Inf: the zeros at discarded extended positions would meet it in a product that a
 // plain sum does not contain, so the caller recomputes with the reference.
@@ -91,7 +77,7 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
     });
     parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
       for (std::int64_t k = begin; k < end; ++k) {
-        build_dy_ext<T>(p, st, a.y, n, k, dye + k * st.dlen);
+        build_output_ext<T>(p, st.geo, a.y, n, k, 0, st.dlen, dye + k * st.dlen);
         if (!all_finite(dye + k * st.dlen, st.dlen)) finite = false;
       }
     });
@@ -167,8 +153,7 @@ class DirectConvBackwardWeights final : public Algorithm {
     const State& st = *static_cast<const State*>(state);
     const char* kname =
         p.dtype == DType::f32 ? kernel_for<float>(st.isa).name : kernel_for<double>(st.isa).name;
-    return std::string("micro-kernel ") + kname + " (isa " + isa_name(st.isa) +
-           ", CPU supports " + isa_name(cpu_isa()) + ")";
+    return describe_kernel(kname, st.isa);
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem&, Direction) const override { return 0; }

@@ -186,9 +186,9 @@ class GemmConvBackwardWeights final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    return std::string("micro-kernel ") +
-           (p.dtype == DType::f32 ? kernel_for<float>(st.isa).name : kernel_for<double>(st.isa).name) +
-           " (isa " + isa_name(st.isa) + ", CPU supports " + isa_name(cpu_isa()) + ")";
+    return describe_kernel(
+        p.dtype == DType::f32 ? kernel_for<float>(st.isa).name : kernel_for<double>(st.isa).name,
+        st.isa);
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {

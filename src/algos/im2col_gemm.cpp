@@ -202,8 +202,7 @@ class Im2colGemm final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const Isa isa = static_cast<const State*>(state)->isa;
-    return std::string("micro-kernel ") + gemm_kernel_name(p.dtype, isa) + " (isa " +
-           isa_name(isa) + ", CPU supports " + isa_name(cpu_isa()) + ")";
+    return describe_kernel(gemm_kernel_name(p.dtype, isa).c_str(), isa);
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {

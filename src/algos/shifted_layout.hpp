@@ -131,6 +131,21 @@ bool all_finite(const T* p, std::int64_t n) {
   return bad == 0;
 }
 
+// Output channel k of image n at the extended positions: dst[front + q(o)] = out[n][k][o],
+// zeros everywhere else in dst[0, len). Gradients enter the shifted-layout algorithms this way.
+template <typename T>
+void build_output_ext(const ConvProblem& p, const Geometry& g, const View5& out, std::int64_t n,
+                      std::int64_t k, std::int64_t front, std::int64_t len, T* dst) {
+  std::fill(dst, dst + len, T(0));
+  const std::int64_t s = out.stride[4];
+  for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0)
+    for (std::int64_t o1 = 0; o1 < p.out[1]; ++o1) {
+      T* row = dst + front + (o0 * g.Lq[1] + o1) * g.Lq[2];
+      const T* src = out.at<const T>(n, k, o0, o1, 0);
+      for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) row[o2] = src[o2 * s];
+    }
+}
+
 // Rewrites channel c of image n into stride phases (see the file comment).
 template <typename T>
 void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5& x,

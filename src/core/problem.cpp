@@ -65,6 +65,10 @@ void check_channels_and_groups(std::int64_t cin, std::int64_t cout, std::int64_t
                           ") must be divisible by groups (" + std::to_string(groups) + ")");
 }
 
+// per_dim with default 1, every value >= 1 (stride, dilation).
+std::vector<std::int64_t> positive_per_dim(const std::vector<std::int64_t>& v, int nd,
+                                           const char* name);
+
 std::vector<std::int64_t> checked_sizes(const std::vector<std::int64_t>& v, int nd,
                                         const char* name) {
   if (static_cast<int>(v.size()) != nd)
@@ -134,6 +138,16 @@ std::int64_t output_size_1d(std::int64_t in, std::int64_t k, std::int64_t s, std
                      std::to_string(in) + " + padding " + std::to_string(pb) + " + " +
                      std::to_string(pa) + ") in " + where + "; the output would be empty");
   return (padded - extent) / s + 1;
+}
+
+std::vector<std::int64_t> positive_per_dim(const std::vector<std::int64_t>& v, int nd,
+                                           const char* name) {
+  auto r = per_dim(v, nd, 1, name);
+  for (int i = 0; i < nd; ++i)
+    if (r[i] < 1)
+      throw InvalidArgument(std::string(name) + ": got " + std::to_string(r[i]) + " in " +
+                            dim_label(nd, i) + ", expected >= 1");
+  return r;
 }
 
 void check_bytes(std::int64_t elements, DType t, const char* what) {
@@ -208,16 +222,8 @@ ConvProblem::ConvProblem(const ConvDesc& desc) {
                             "out_channels");
   const auto in_v = checked_sizes(desc.input_size, nd, "input_size");
   const auto k_v = checked_sizes(desc.kernel_size, nd, "kernel_size");
-  const auto s_v = per_dim(desc.stride, nd, 1, "stride");
-  const auto d_v = per_dim(desc.dilation, nd, 1, "dilation");
-  for (int i = 0; i < nd; ++i) {
-    if (s_v[i] < 1)
-      throw InvalidArgument("stride: got " + std::to_string(s_v[i]) + " in " + dim_label(nd, i) +
-                            ", expected >= 1");
-    if (d_v[i] < 1)
-      throw InvalidArgument("dilation: got " + std::to_string(d_v[i]) + " in " +
-                            dim_label(nd, i) + ", expected >= 1");
-  }
+  const auto s_v = positive_per_dim(desc.stride, nd, "stride");
+  const auto d_v = positive_per_dim(desc.dilation, nd, "dilation");
   const auto pads = resolve_padding(desc.padding, nd, in_v, k_v, s_v, d_v);
 
   spatial_dims = nd;
@@ -338,21 +344,13 @@ ConvProblem transposed_to_forward(const ConvTransposeDesc& t) {
     throw InvalidArgument("batch: got " + std::to_string(t.batch) + ", expected >= 0");
   const auto in_v = checked_sizes(t.input_size, nd, "input_size");
   const auto k_v = checked_sizes(t.kernel_size, nd, "kernel_size");
-  const auto s_v = per_dim(t.stride, nd, 1, "stride");
-  const auto d_v = per_dim(t.dilation, nd, 1, "dilation");
+  const auto s_v = positive_per_dim(t.stride, nd, "stride");
+  const auto d_v = positive_per_dim(t.dilation, nd, "dilation");
   const auto op_v = per_dim(t.output_padding, nd, 0, "output_padding");
   if (t.padding.kind != Padding::Kind::explicit_pairs)
     throw InvalidArgument(
         "padding: 'same' and 'valid' are not defined for transposed convolution; give explicit "
         "padding");
-  for (int i = 0; i < nd; ++i) {
-    if (s_v[i] < 1)
-      throw InvalidArgument("stride: got " + std::to_string(s_v[i]) + " in " + dim_label(nd, i) +
-                            ", expected >= 1");
-    if (d_v[i] < 1)
-      throw InvalidArgument("dilation: got " + std::to_string(d_v[i]) + " in " +
-                            dim_label(nd, i) + ", expected >= 1");
-  }
   const auto pads = resolve_padding(t.padding, nd, in_v, k_v, s_v, d_v);
   std::vector<std::int64_t> fwd_in(nd);
   for (int i = 0; i < nd; ++i) {

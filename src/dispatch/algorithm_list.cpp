@@ -12,6 +12,11 @@
 
 namespace convkit::detail {
 
+std::string describe_kernel(const char* kernel_name, Isa isa) {
+  return std::string("micro-kernel ") + kernel_name + " (isa " + isa_name(isa) + ", CPU supports " +
+         isa_name(cpu_isa()) + ")";
+}
+
 const std::vector<const Algorithm*>& algorithm_list() {
   static const std::vector<const Algorithm*> list = {&depthwise_conv_algorithm(), &direct_conv_algorithm(), &direct_conv_backward_data_algorithm(),
                                                             &gemm_conv_backward_weights_algorithm(),
