@@ -19,7 +19,7 @@ convkit_install_deps() {
 convkit_build() {
   # $1: build directory. Release build of the library, the tests and the Python module.
   cmake -S "$CONVKIT_ROOT" -B "$1" -DCMAKE_BUILD_TYPE=Release \
-        -DPython3_EXECUTABLE=/usr/bin/python3 > "$1.configure.log" 2>&1 \
-    || { cat "$1.configure.log"; return 1; }
+        -DPython3_EXECUTABLE=/usr/bin/python3 > "$1/configure.log" 2>&1 \
+    || { cat "$1/configure.log"; return 1; }
   cmake --build "$1" -j "$(nproc)"
 }
