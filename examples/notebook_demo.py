@@ -83,8 +83,13 @@ w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
 results = []
 for n in (1, convkit.get_num_threads()):
     convkit.set_num_threads(n)
-    t = time.perf_counter()
-    results.append(convkit.conv2d(x, w, padding=1))
-    print(f"{n} thread(s): {1e3 * (time.perf_counter() - t):.1f} ms")
+    times = []
+    for _ in range(20):
+        t = time.perf_counter()
+        y = convkit.conv2d(x, w, padding=1)
+        times.append(time.perf_counter() - t)
+    results.append(y)
+    print(f"{n} thread(s): median {1e3 * sorted(times)[len(times) // 2]:.3f} ms "
+          f"({convkit.explain(x, w, padding=1).split('chose ')[1].split(' ')[0]})")
 print("bitwise identical for 1 and", convkit.get_num_threads(), "threads:",
       results[0].tobytes() == results[1].tobytes())
