@@ -130,9 +130,12 @@ void pack_phase_weights(const ConvProblem& p, const State& st, const View5& w, T
 }
 
 // dx[n][c] = bias[c] + the padded gradient folded back through the padding map.
+// src2[p2] / off2[p2]: the input index that padded position p2 of the last dimension folds onto
+// (-1: a zero of zero padding) and its offset in the phase planes, precomputed per call.
 template <typename T>
 void fold_channel(const ConvProblem& p, const Geometry& g, const T* gp, const View1* bias,
-                  const View5& dx, std::int64_t n, std::int64_t c) {
+                  const View5& dx, std::int64_t n, std::int64_t c, const std::int64_t* src2,
+                  const std::int64_t* off2) {
   const T b = bias ? *bias->at<const T>(c) : T(0);
   for (std::int64_t i0 = 0; i0 < p.in[0]; ++i0)
     for (std::int64_t i1 = 0; i1 < p.in[1]; ++i1) {
@@ -149,12 +152,10 @@ void fold_channel(const ConvProblem& p, const Geometry& g, const T* gp, const Vi
           ((p0 % p.stride[0]) * p.stride[1] + p1 % p.stride[1]) * p.stride[2] * g.plane +
           ((p0 / p.stride[0]) * g.Lq[1] + p1 / p.stride[1]) * g.Lq[2];
       T* row = dx.at<T>(n, c, s0, s1, 0);
-      for (std::int64_t p2 = 0; p2 < g.P[2]; ++p2) {
-        const std::int64_t s2 = pad_source(p2 - p.pad_before[2], p.in[2], p.padding_mode);
-        if (s2 < 0) continue;
-        row[s2 * dx.stride[4]] +=
-            gp[plane_row + (p2 % p.stride[2]) * g.plane + p2 / p.stride[2]];
-      }
+      const T* grow = gp + plane_row;
+      const std::int64_t xs = dx.stride[4];
+      for (std::int64_t p2 = 0; p2 < g.P[2]; ++p2)
+        if (src2[p2] >= 0) row[src2[p2] * xs] += grow[off2[p2]];
     }
   }
 }
@@ -195,6 +196,11 @@ bool run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
   T* dye = reinterpret_cast<T*>(shared + wbytes);
   T* gp = reinterpret_cast<T*>(shared + wbytes + dbytes);
   pack_phase_weights<T>(p, st, a.w, wt);
+  std::vector<std::int64_t> src2(static_cast<std::size_t>(g.P[2])), off2(src2);
+  for (std::int64_t p2 = 0; p2 < g.P[2]; ++p2) {
+    src2[static_cast<std::size_t>(p2)] = pad_source(p2 - p.pad_before[2], p.in[2], p.padding_mode);
+    off2[static_cast<std::size_t>(p2)] = (p2 % p.stride[2]) * g.plane + p2 / p.stride[2];
+  }
   if (!all_finite(wt, p.groups * Cg * row_max)) return false;
 
   for (std::int64_t n = 0; n < p.batch; ++n) {
@@ -252,7 +258,7 @@ bool run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
     });
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
       for (std::int64_t c = begin; c < end; ++c)
-        fold_channel<T>(p, g, gp + c * gstride, a.bias, a.dx, n, c);
+        fold_channel<T>(p, g, gp + c * gstride, a.bias, a.dx, n, c, src2.data(), off2.data());
     });
   }
   return true;
