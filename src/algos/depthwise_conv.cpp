@@ -13,6 +13,7 @@
 #include "algos/depthwise_conv.hpp"
 #include "algos/shifted_layout.hpp"
 #include "core/arena.hpp"
+#include "core/dtype_dispatch.hpp"
 #include "core/threading.hpp"
 #include "kernels/dwconv/dwconv_kernels.hpp"
 
@@ -114,10 +115,7 @@ class DepthwiseConv final : public Algorithm {
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
     note_isa_run(st.isa);
-    if (p.dtype == DType::f32)
-      run_forward<float>(p, st, a);
-    else
-      run_forward<double>(p, st, a);
+    with_dtype(p.dtype, [&](auto tag) { run_forward<decltype(tag)>(p, st, a); });
   }
 };
 

@@ -25,6 +25,7 @@
 #include "algos/direct_conv.hpp"
 #include "core/arena.hpp"
 #include "core/cpu_features.hpp"
+#include "core/dtype_dispatch.hpp"
 #include "core/padding.hpp"
 #include "core/threading.hpp"
 #include "algos/shifted_layout.hpp"
@@ -278,10 +279,7 @@ class DirectConv final : public Algorithm {
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
     note_isa_run(st.isa);
-    if (p.dtype == DType::f32)
-      run_forward<float>(p, st, a);
-    else
-      run_forward<double>(p, st, a);
+    with_dtype(p.dtype, [&](auto tag) { run_forward<decltype(tag)>(p, st, a); });
   }
 };
 

@@ -21,6 +21,7 @@
 #include "algos/direct_conv_backward_data.hpp"
 #include "algos/shifted_layout.hpp"
 #include "core/arena.hpp"
+#include "core/dtype_dispatch.hpp"
 #include "core/threading.hpp"
 #include "ref/conv_ref.hpp"
 
@@ -305,8 +306,8 @@ class DirectConvBackwardData final : public Algorithm {
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
     note_isa_run(st.isa);
-    const bool done = p.dtype == DType::f32 ? run_backward_data<float>(p, st, a)
-                                            : run_backward_data<double>(p, st, a);
+    const bool done = with_dtype(
+        p.dtype, [&](auto tag) { return run_backward_data<decltype(tag)>(p, st, a); });
     if (!done) ref::conv_backward_data(p, a.y, a.w, a.bias, a.dx);
   }
 };

@@ -18,6 +18,7 @@
 #include "algos/direct_conv_backward_weights.hpp"
 #include "algos/shifted_layout.hpp"
 #include "core/arena.hpp"
+#include "core/dtype_dispatch.hpp"
 #include "core/threading.hpp"
 #include "kernels/conv/wgrad_kernels.hpp"
 #include "ref/conv_ref.hpp"
@@ -162,8 +163,8 @@ class DirectConvBackwardWeights final : public Algorithm {
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
     note_isa_run(st.isa);
-    const bool done = p.dtype == DType::f32 ? run_backward_weights<float>(p, st, a)
-                                            : run_backward_weights<double>(p, st, a);
+    const bool done = with_dtype(
+        p.dtype, [&](auto tag) { return run_backward_weights<decltype(tag)>(p, st, a); });
     if (!done) ref::conv_backward_weights(p, a.y, a.x, a.w);
   }
 };

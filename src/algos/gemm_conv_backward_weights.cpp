@@ -9,7 +9,6 @@
 // one column panel, owned by one work item, and is accumulated over chunks and images in a
 // fixed order: results do not depend on the thread count.
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "algos/gemm_conv_backward_weights.hpp"
 #include "core/arena.hpp"
 #include "core/cpu_features.hpp"
+#include "core/dtype_dispatch.hpp"
 #include "core/padding.hpp"
 #include "core/threading.hpp"
 #include "kernels/gemm/gemm_kernels.hpp"
@@ -199,10 +199,7 @@ class GemmConvBackwardWeights final : public Algorithm {
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
     note_isa_run(st.isa);
-    if (p.dtype == DType::f32)
-      run<float>(p, st, a);
-    else
-      run<double>(p, st, a);
+    with_dtype(p.dtype, [&](auto tag) { run<decltype(tag)>(p, st, a); });
   }
 };
 

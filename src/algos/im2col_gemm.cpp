@@ -15,6 +15,7 @@
 #include "algos/im2col_gemm.hpp"
 #include "core/arena.hpp"
 #include "core/cpu_features.hpp"
+#include "core/dtype_dispatch.hpp"
 #include "core/padding.hpp"
 #include "core/threading.hpp"
 #include "kernels/gemm/gemm_kernels.hpp"
@@ -210,18 +211,14 @@ class Im2colGemm final : public Algorithm {
     const std::size_t es = dtype_size(p.dtype);
     const Blocking b = p.dtype == DType::f32 ? blocking<float>(p, kernel_for<float>(isa))
                                              : blocking<double>(p, kernel_for<double>(isa));
-    return static_cast<std::size_t>(kKc * b.ncb + b.kg_pad * b.ncb) * es +
-           static_cast<std::size_t>(3 * b.ncb) * sizeof(std::int64_t);
+    return static_cast<std::size_t>(kKc * b.ncb + b.kg_pad * b.ncb) * es;
   }
 
   void execute(const ConvProblem& p, Direction, const void* state,
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
     note_isa_run(st.isa);
-    if (p.dtype == DType::f32)
-      run_forward<float>(p, st, a);
-    else
-      run_forward<double>(p, st, a);
+    with_dtype(p.dtype, [&](auto tag) { run_forward<decltype(tag)>(p, st, a); });
   }
 };
 

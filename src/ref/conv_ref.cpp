@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/arena.hpp"
+#include "core/dtype_dispatch.hpp"
 #include "core/padding.hpp"
 #include "core/threading.hpp"
 
@@ -14,6 +15,7 @@ using detail::pad_source;
 using detail::parallel_for;
 using detail::View1;
 using detail::View5;
+using detail::with_dtype;
 
 namespace {
 
@@ -180,33 +182,21 @@ std::size_t backward_data_scratch_bytes(const ConvProblem& p) {
 
 void conv_forward(const ConvProblem& p, const View5& x, const View5& w, const View1* bias,
                   const View5& y) {
-  if (p.dtype == DType::f32)
-    forward_impl<float>(p, x, w, bias, y);
-  else
-    forward_impl<double>(p, x, w, bias, y);
+  with_dtype(p.dtype, [&](auto tag) { forward_impl<decltype(tag)>(p, x, w, bias, y); });
 }
 
 void conv_backward_data(const ConvProblem& p, const View5& dy, const View5& w, const View1* bias,
                         const View5& dx) {
-  if (p.dtype == DType::f32)
-    backward_data_impl<float>(p, dy, w, bias, dx);
-  else
-    backward_data_impl<double>(p, dy, w, bias, dx);
+  with_dtype(p.dtype, [&](auto tag) { backward_data_impl<decltype(tag)>(p, dy, w, bias, dx); });
 }
 
 void conv_backward_weights(const ConvProblem& p, const View5& dy, const View5& x,
                            const View5& dw) {
-  if (p.dtype == DType::f32)
-    backward_weights_impl<float>(p, dy, x, dw);
-  else
-    backward_weights_impl<double>(p, dy, x, dw);
+  with_dtype(p.dtype, [&](auto tag) { backward_weights_impl<decltype(tag)>(p, dy, x, dw); });
 }
 
 void conv_backward_bias(const ConvProblem& p, const View5& dy, const View1& db) {
-  if (p.dtype == DType::f32)
-    backward_bias_impl<float>(p, dy, db);
-  else
-    backward_bias_impl<double>(p, dy, db);
+  with_dtype(p.dtype, [&](auto tag) { backward_bias_impl<decltype(tag)>(p, dy, db); });
 }
 
 }  // namespace convkit::ref
