@@ -3,6 +3,7 @@
 
 #include "convkit/conv.hpp"
 #include "convkit/error.hpp"
+#include "convkit/signal.hpp"
 #include "convkit/tensor.hpp"
 
 #define CONVKIT_VERSION_MAJOR 0

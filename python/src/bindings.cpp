@@ -17,6 +17,7 @@
 #include <vector>
 
 namespace py = pybind11;
+void register_signal(py::module_& m);  // signal_bindings.cpp
 using convkit::ConvDesc;
 using convkit::DType;
 using convkit::TensorView;
@@ -291,4 +292,5 @@ PYBIND11_MODULE(_convkit, m) {
   m.def("set_num_threads", &convkit::set_num_threads);
   m.def("get_num_threads", &convkit::get_num_threads);
   m.def("algorithm_names", &convkit::algorithm_names);
+  register_signal(m);
 }

@@ -1,0 +1,41 @@
+// src/kernels/filter/filter_kernels.hpp — 2-D direct filtering micro-kernel tables, per ISA.
+//
+// A micro-kernel accumulates one block of output rows of a 2-D correlation:
+//   acc[r·ld_acc + x] (+)= Σ_{j<kh, t<kw} ext[(r+j)·ld_ext + x + t] · g[j·kw + t]
+// for r < rows and x < width (accumulating into acc, or overwriting it when !accumulate), where width is a multiple of `block` and `ext` rows are padded
+// so that reading x + t up to width + kw - 1 is in bounds. Output rows are register-blocked
+// four at a time: every input vector loaded feeds up to four rows' accumulators, so the
+// kernel is bound by multiply-adds rather than loads for kh ≥ 2.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu_features.hpp"
+
+namespace convkit::signal::detail {
+
+template <typename T>
+using FilterUkernel = void (*)(const T* ext, std::int64_t ld_ext, const T* g, int kh, int kw,
+                               T* acc, std::int64_t ld_acc, int rows, std::int64_t width,
+                               bool accumulate);
+
+template <typename T>
+struct FilterKernel {
+  FilterUkernel<T> run;
+  int block;         // columns per iteration (NV · lanes); width must be a multiple
+  const char* name;  // e.g. "f32_filter_4x64__avx512"
+};
+
+struct FilterKernels {
+  FilterKernel<float> f32;
+  FilterKernel<double> f64;
+  FilterKernel<std::int64_t> i64;
+};
+
+extern const FilterKernels filter_kernels_generic;
+extern const FilterKernels filter_kernels_avx2;
+extern const FilterKernels filter_kernels_avx512;
+
+const FilterKernels& filter_kernels(convkit::detail::Isa isa);
+
+}  // namespace convkit::signal::detail

@@ -1,0 +1,376 @@
+// src/signal/direct_filter.cpp — direct summation engine for FilterProblem.
+//
+// Any rank is viewed as outer dims × a 2-D plane (rank 1 gets a leading extent-1 dim). Work
+// items are (outer output position, block of R output rows, chunk of W output columns). For
+// each item and each outer kernel position, the R + kh - 1 input rows it needs are gathered
+// (boundary rule and dtype conversion applied: no padded copy of the whole input) into a
+// small per-thread buffer, and the 2-D micro-kernel accumulates the item's R × W tile. Each
+// output element is summed by exactly one item in a fixed order, so results do not depend on
+// the number of threads.
+#include "signal/direct_filter.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "convkit/error.hpp"
+#include "core/arena.hpp"
+#include "core/cpu_features.hpp"
+#include "core/threading.hpp"
+#include "kernels/filter/filter_kernels.hpp"
+#include "signal/scalar_dispatch.hpp"
+
+namespace convkit::signal::detail {
+namespace {
+
+using convkit::detail::parallel_for;
+using convkit::detail::ScratchSlot;
+using convkit::detail::thread_scratch;
+
+// Rank ≥ 2 copy of p (a leading extent-1 dimension for rank 1).
+FilterProblem as_planar(const FilterProblem& p) {
+  if (p.rank >= 2) return p;
+  FilterProblem q = p;
+  q.rank = 2;
+  auto shift = [](std::int64_t* a, std::int64_t first) {
+    a[1] = a[0];
+    a[0] = first;
+  };
+  shift(q.in_shape, 1);
+  shift(q.k_shape, 1);
+  shift(q.out_shape, 1);
+  shift(q.base, 0);
+  shift(q.in_stride, 0);
+  shift(q.k_stride, 0);
+  shift(q.k_batch_stride, 0);
+  shift(q.out_stride, 0);
+  return q;
+}
+
+template <typename A>
+const FilterKernel<A>& kernel_for(const FilterKernels& ks) {
+  if constexpr (std::is_same_v<A, float>)
+    return ks.f32;
+  else if constexpr (std::is_same_v<A, double>)
+    return ks.f64;
+  else
+    return ks.i64;
+}
+
+struct Tiling {
+  std::int64_t rows;    // R: output rows per item
+  std::int64_t width;   // W: output columns per item (multiple of the kernel block)
+  std::int64_t chunks;  // column chunks per row
+  std::int64_t ld_ext;  // elements per gathered row
+};
+
+Tiling choose_tiling(const FilterProblem& q, int block, int elem_bytes) {
+  const int r = q.rank;
+  const std::int64_t oh = q.out_shape[r - 2], ow = q.out_shape[r - 1];
+  const std::int64_t kh = q.k_shape[r - 2], kw = q.k_shape[r - 1];
+  Tiling t;
+  t.rows = std::min<std::int64_t>(oh, kh > 8 ? 32 : 16);
+  // Whole rows when they fit (≤ 16 KB): gathering and storing then run as one sequential
+  // stream through memory, which the hardware prefetchers follow; narrower chunks would
+  // interleave R + kh - 1 short streams. A single row (1-D signals) is cut into 32 KB chunks.
+  const std::int64_t max_w = (oh == 1 ? 32768 : 16384) / elem_bytes;
+  t.chunks = std::max<std::int64_t>(1, (ow + max_w - 1) / max_w);
+  std::int64_t w = (ow + t.chunks - 1) / t.chunks;
+  t.width = (w + block - 1) / block * block;
+  t.ld_ext = (t.width + kw - 1 + 15) / 16 * 16;
+  (void)kh;
+  return t;
+}
+
+template <typename F>
+void with_acc(Acc a, F&& f) {
+  switch (a) {
+    case Acc::f32: f(float{}); return;
+    case Acc::f64: f(double{}); return;
+    case Acc::i64: f(std::int64_t{}); return;
+  }
+}
+bool is_integral_scalar(Scalar s) { return s != Scalar::f32 && s != Scalar::f64; }
+
+// A rank-1 kernel slice k = u · vᵀ / g, run as a horizontal pass with v and a vertical pass with
+// u, then divided by g (g = 1 for floating data). For floating data the factors are accepted
+// when they reproduce k to within a few ulps of max|k| (the result then matches direct
+// summation to within rounding); for integer data only when k·g = u·vᵀ holds exactly and every
+// partial sum of both passes provably stays an exact integer in the accumulator.
+template <typename A>
+struct Rank1 {
+  bool ok = false;
+  std::vector<A> u, v;
+  A g = A(1);
+};
+
+template <typename A>
+Rank1<A> factor_rank1(const FilterProblem& q, const A* k, std::int64_t kh, std::int64_t kw) {
+  Rank1<A> f;
+  if constexpr (std::is_same_v<A, std::int64_t>) {
+    return f;  // wrapping integer accumulation: division by g would be wrong after a wrap
+  } else {
+    if (kh < 2 || kw < 2 || kh * kw < 2 * (kh + kw)) return f;  // not worth two passes
+    std::int64_t i0 = 0, j0 = 0;
+    A kmax = 0;
+    for (std::int64_t i = 0; i < kh; ++i)
+      for (std::int64_t j = 0; j < kw; ++j) {
+        if (!std::isfinite(static_cast<double>(k[i * kw + j]))) return f;
+        if (std::fabs(k[i * kw + j]) > kmax) kmax = std::fabs(k[i * kw + j]), i0 = i, j0 = j;
+      }
+    if (kmax == 0 || !std::isfinite(static_cast<double>(kmax))) return f;
+    const bool integer = is_integral_scalar(q.in_type) && is_integral_scalar(q.k_type);
+    f.u.resize(kh);
+    f.v.resize(kw);
+    const A piv = k[i0 * kw + j0];
+    for (std::int64_t i = 0; i < kh; ++i) f.u[i] = k[i * kw + j0];
+    if (integer) {
+      for (std::int64_t j = 0; j < kw; ++j) f.v[j] = k[i0 * kw + j];
+      f.g = piv;
+      double su = 0, sv = 0;
+      for (std::int64_t i = 0; i < kh; ++i)
+        for (std::int64_t j = 0; j < kw; ++j) {
+          // Exact test in 128-bit integers: k_ij · g == u_i · v_j.
+          const __int128 lhs = static_cast<__int128>(static_cast<std::int64_t>(k[i * kw + j])) *
+                               static_cast<std::int64_t>(piv);
+          const __int128 rhs = static_cast<__int128>(static_cast<std::int64_t>(f.u[i])) *
+                               static_cast<std::int64_t>(f.v[j]);
+          if (lhs != rhs) return f;
+        }
+      for (auto x : f.u) su += std::fabs(static_cast<double>(x));
+      for (auto x : f.v) sv += std::fabs(static_cast<double>(x));
+      const double xmax = std::max(q.in_max_abs, std::fabs(q.fill));
+      const double limit = std::is_same_v<A, float> ? 16777216.0 : 9007199254740992.0;
+      if (q.in_max_abs <= 0 || xmax * su * sv > limit) return f;
+    } else {
+      for (std::int64_t j = 0; j < kw; ++j) f.v[j] = k[i0 * kw + j] / piv;
+      const A tol = 4 * std::numeric_limits<A>::epsilon() * kmax;
+      for (std::int64_t i = 0; i < kh; ++i)
+        for (std::int64_t j = 0; j < kw; ++j)
+          if (std::fabs(k[i * kw + j] - f.u[i] * f.v[j]) > tol) return f;
+    }
+    f.ok = true;
+    return f;
+  }
+}
+
+template <typename A>
+void run_reference(const FilterProblem& p);
+
+template <typename A>
+void run_direct(const FilterProblem& p0) {
+  FilterProblem q = as_planar(p0);
+  const int r = q.rank;
+  double out_bytes = sizeof(A);
+  for (int d = 0; d < r; ++d) {
+    if (q.out_shape[d] == 0) return;
+    out_bytes *= static_cast<double>(q.out_shape[d]);
+  }
+  // Outputs much larger than the last-level cache are streamed past it.
+  q.nontemporal = out_bytes > 64.0 * 1024 * 1024 / 2;
+  const auto isa = convkit::detail::active_isa();
+  const FilterKernel<A>& kern = kernel_for<A>(filter_kernels(isa));
+  convkit::detail::note_isa_run(isa);
+
+  const std::int64_t kh = q.k_shape[r - 2], kw = q.k_shape[r - 1];
+  const std::int64_t oh = q.out_shape[r - 2], ow = q.out_shape[r - 1];
+  std::int64_t k_total = 1, outer_out = 1, outer_k = 1;
+  for (int d = 0; d < r; ++d) k_total *= q.k_shape[d];
+  for (int d = 0; d < r - 2; ++d) {
+    outer_out *= q.out_shape[d];
+    outer_k *= q.k_shape[d];
+  }
+  A* g = static_cast<A*>(thread_scratch(sizeof(A) * k_total, ScratchSlot::shared));
+  pack_kernel<A>(q, nullptr, g);
+  if constexpr (!std::is_same_v<A, std::int64_t>) {
+    // An Inf/NaN tap would turn zero padding into NaN (Inf·0); padding is no term at all in
+    // direct summation, so such kernels go to the reference loop, which skips those terms.
+    if (q.boundary == Boundary::fill && q.fill == 0 && !q.padding_is_term)
+      for (std::int64_t i = 0; i < k_total; ++i)
+        if (!std::isfinite(g[i])) {
+          run_reference<A>(p0);
+          return;
+        }
+  }
+  const Rank1<A> sep = outer_k == 1 ? factor_rank1<A>(q, g, kh, kw) : Rank1<A>{};
+
+  const Tiling t = choose_tiling(q, kern.block, sizeof(A));
+  const std::int64_t row_blocks = (oh + t.rows - 1) / t.rows;
+  const std::int64_t items = outer_out * row_blocks * t.chunks;
+  const std::int64_t ext_rows = t.rows + kh - 1;
+  const std::size_t scratch_elems =
+      ext_rows * t.ld_ext + t.rows * t.width + (sep.ok ? ext_rows * t.width : 0);
+
+  parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
+    A* ext = static_cast<A*>(thread_scratch(sizeof(A) * scratch_elems));
+    A* acc = ext + ext_rows * t.ld_ext;
+    std::int64_t idx[kMaxRank], oidx[kMaxRank], kpos[kMaxRank];
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t chunk = item % t.chunks;
+      const std::int64_t rb = (item / t.chunks) % row_blocks;
+      std::int64_t outer = item / t.chunks / row_blocks;
+      for (int d = r - 3; d >= 0; --d) {
+        oidx[d] = outer % q.out_shape[d];
+        outer /= q.out_shape[d];
+      }
+      const std::int64_t y0 = rb * t.rows, x0 = chunk * t.width;
+      const int rows = static_cast<int>(std::min(t.rows, oh - y0));
+      for (int d = 0; d < r - 2; ++d) kpos[d] = 0;
+      for (std::int64_t ko = 0; ko < outer_k; ++ko) {
+        for (int d = 0; d < r - 2; ++d) idx[d] = oidx[d] + q.base[d] + kpos[d];
+        for (std::int64_t j = 0; j < rows + kh - 1; ++j) {
+          idx[r - 2] = y0 + q.base[r - 2] + j;
+          gather_line<A>(q, idx, x0 + q.base[r - 1], t.width + kw - 1, ext + j * t.ld_ext);
+        }
+        if (sep.ok) {
+          // Horizontal pass over all gathered rows, then the vertical pass into the tile.
+          A* h = acc + t.rows * t.width;
+          kern.run(ext, t.ld_ext, sep.v.data(), 1, static_cast<int>(kw), h, t.width,
+                   static_cast<int>(rows + kh - 1), t.width, false);
+          kern.run(h, t.width, sep.u.data(), static_cast<int>(kh), 1, acc, t.width, rows, t.width,
+                   false);
+          if (sep.g != A(1))
+            for (std::int64_t i = 0; i < rows * t.width; ++i) acc[i] /= sep.g;
+        } else {
+          kern.run(ext, t.ld_ext, g + ko * kh * kw, static_cast<int>(kh), static_cast<int>(kw),
+                   acc, t.width, rows, t.width, ko > 0);
+        }
+        for (int d = r - 3; d >= 0; --d) {
+          if (++kpos[d] < q.k_shape[d]) break;
+          kpos[d] = 0;
+        }
+      }
+      const std::int64_t n = std::min(t.width, ow - x0);
+      for (int i = 0; i < rows; ++i) {
+        oidx[r - 2] = y0 + i;
+        store_line<A>(q, oidx, x0, n, acc + i * t.width);
+      }
+    }
+  });
+}
+
+template <typename A>
+void run_reference(const FilterProblem& p) {
+  const int r = p.rank;
+  std::int64_t out_total = 1, k_total = 1;
+  for (int d = 0; d < r; ++d) {
+    out_total *= p.out_shape[d];
+    k_total *= p.k_shape[d];
+  }
+  std::vector<A> line(1);
+  std::int64_t m[kMaxRank] = {}, t[kMaxRank], idx[kMaxRank];
+  std::vector<A> g(static_cast<std::size_t>(k_total));
+  const bool zero_fill =
+      p.boundary == Boundary::fill && p.fill == 0 && p.fill_int == 0 && !p.padding_is_term;
+  for (std::int64_t o = 0; o < out_total; ++o) {
+    std::int64_t rem = o;
+    for (int d = r - 1; d >= 0; --d) {
+      m[d] = rem % p.out_shape[d];
+      rem /= p.out_shape[d];
+    }
+    pack_kernel<A>(p, m, g.data());
+    A sum = A(0);
+    for (std::int64_t k = 0; k < k_total; ++k) {
+      std::int64_t kr = k;
+      for (int d = r - 1; d >= 0; --d) {
+        t[d] = kr % p.k_shape[d];
+        kr /= p.k_shape[d];
+      }
+      bool outside = false;
+      for (int d = 0; d < r; ++d) {
+        idx[d] = m[d] + p.base[d] + t[d];
+        outside = outside || map_coordinate(idx[d], p.in_shape[d], p.boundary) < 0;
+      }
+      // Zero padding is no term at all (as in np.convolve): Inf·0 must not make a NaN.
+      if (outside && zero_fill) continue;
+      gather_line<A>(p, idx, idx[r - 1], 1, line.data());
+      if constexpr (std::is_same_v<A, std::int64_t>)
+        sum = add_value<A>(sum, static_cast<A>(static_cast<std::uint64_t>(line[0]) *
+                                               static_cast<std::uint64_t>(g[k])));
+      else
+        sum += line[0] * g[k];
+    }
+    store_line<A>(p, m, m[r - 1], 1, &sum);
+  }
+}
+
+
+}  // namespace
+
+void direct_filter(const FilterProblem& p) {
+  if (p.kernel_varies())
+    throw UnsupportedError("direct filtering: a kernel that varies along batch axes is not supported");
+  with_acc(p.acc, [&](auto tag) { run_direct<decltype(tag)>(p); });
+}
+
+void reference_filter(const FilterProblem& p) {
+  with_acc(p.acc, [&](auto tag) { run_reference<decltype(tag)>(p); });
+}
+
+namespace {
+
+// Whether the direct engine will run p's kernel as two 1-D passes.
+bool runs_separable(const FilterProblem& p0) {
+  const FilterProblem q = as_planar(p0);
+  const int r = q.rank;
+  for (int d = 0; d < r - 2; ++d)
+    if (q.k_shape[d] != 1) return false;
+  const std::int64_t kh = q.k_shape[r - 2], kw = q.k_shape[r - 1];
+  if (kh < 2 || kw < 2 || kh * kw < 2 * (kh + kw) || kh * kw > (1 << 20)) return false;
+  bool ok = false;
+  with_acc(q.acc, [&](auto tag) {
+    using A = decltype(tag);
+    std::vector<A> g(static_cast<std::size_t>(kh * kw));
+    pack_kernel<A>(q, nullptr, g.data());
+    ok = factor_rank1<A>(q, g.data(), kh, kw).ok;
+  });
+  return ok;
+}
+
+}  // namespace
+
+double direct_filter_cost_seconds(const FilterProblem& p) {
+  double ksize = 1, outs = 1;
+  for (int d = 0; d < p.rank; ++d) {
+    ksize *= static_cast<double>(p.k_shape[d]);
+    outs *= static_cast<double>(p.out_shape[d]);
+  }
+  if (runs_separable(p)) {
+    const int r = p.rank;
+    ksize = static_cast<double>(p.k_shape[r - 2] + p.k_shape[r - 1]) * 1.2;
+  }
+  // Calibrated on the reference machine (bench/signal_bench.py, one core): multiply-adds per
+  // second in the micro-kernel, plus a per-output cost for gathering and storing (memory).
+  const double rate = p.acc == Acc::f32 ? 120e9 : p.acc == Acc::f64 ? 60e9 : 4e9;
+  return outs * ksize / rate + outs * 1.0e-9;
+}
+
+std::string direct_filter_describe(const FilterProblem& p0) {
+  const FilterProblem q = as_planar(p0);
+  const auto& ks = filter_kernels(convkit::detail::active_isa());
+  const char* name = p0.acc == Acc::f32 ? ks.f32.name : p0.acc == Acc::f64 ? ks.f64.name : ks.i64.name;
+  const int block = p0.acc == Acc::f32 ? ks.f32.block : p0.acc == Acc::f64 ? ks.f64.block : ks.i64.block;
+  const Tiling t = choose_tiling(q, block, p0.acc == Acc::f32 ? 4 : 8);
+  return std::string(name) + ", tiles " + std::to_string(t.rows) + "x" + std::to_string(t.width) +
+         (runs_separable(p0) ? ", separable (rank-1 kernel as two 1-D passes)" : "");
+}
+
+std::size_t direct_filter_workspace_bytes(const FilterProblem& p0, int threads) {
+  const FilterProblem q = as_planar(p0);
+  const std::size_t es = p0.acc == Acc::f32 ? 4 : 8;
+  const auto& ks = filter_kernels(convkit::detail::active_isa());
+  const int block = p0.acc == Acc::f32 ? ks.f32.block : p0.acc == Acc::f64 ? ks.f64.block : ks.i64.block;
+  const Tiling t = choose_tiling(q, block, static_cast<int>(es));
+  std::size_t k_total = 1;
+  for (int d = 0; d < q.rank; ++d) k_total *= static_cast<std::size_t>(q.k_shape[d]);
+  const std::int64_t ext_rows = t.rows + q.k_shape[q.rank - 2] - 1;
+  const std::size_t per_thread =
+      es * (ext_rows * t.ld_ext + t.rows * t.width + (runs_separable(p0) ? ext_rows * t.width : 0));
+  return per_thread * static_cast<std::size_t>(threads) + es * k_total;
+}
+
+}  // namespace convkit::signal::detail
