@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "convkit/convkit.hpp"
@@ -192,6 +193,47 @@ TEST(SignalDirect, BitwiseIdenticalForAnyThreadCount) {
   convolve2d(a, h, ArrayView::contiguous(o2.data(), ScalarType::float32, {301, 257}), Mode::same, Boundary::symm);
   convkit::set_num_threads(saved);
   EXPECT_EQ(0, std::memcmp(o1.data(), o2.data(), o1.size() * sizeof(float)));
+}
+
+// Many user threads filtering at once (shared pool, per-thread scratch, FFT plan cache): every
+// result equals the one computed alone. Also run under ThreadSanitizer by scripts/test.
+TEST(SignalThreads, ConcurrentCallersGetIdenticalResults) {
+  std::mt19937 rng(9);
+  std::normal_distribution<double> nd;
+  std::vector<double> x(97 * 131), k1(5 * 5), k2(21 * 17);
+  for (auto& v : x) v = nd(rng);
+  for (auto& v : k1) v = nd(rng);
+  for (auto& v : k2) v = nd(rng);
+  const ArrayView a = ArrayView::contiguous(x.data(), ScalarType::float64, {97, 131});
+  const ArrayView h1 = ArrayView::contiguous(k1.data(), ScalarType::float64, {5, 5});
+  const ArrayView h2 = ArrayView::contiguous(k2.data(), ScalarType::float64, {21, 17});
+  auto run = [&](int which, std::vector<double>& out) {
+    const ArrayView& h = which % 2 ? h2 : h1;
+    const std::vector<i64> shape = output_shape(Function::convolve, a.shape, h.shape, Mode::full);
+    out.assign(static_cast<std::size_t>(shape[0] * shape[1]), 0.0);
+    const ArrayView o = ArrayView::contiguous(out.data(), ScalarType::float64, shape);
+    if (which % 3 == 0)
+      convolve(a, h, o, Mode::full, Method::direct);
+    else if (which % 3 == 1)
+      fftconvolve(a, h, o, Mode::full);
+    else
+      correlate(a, h, o, Mode::full, Method::automatic);
+  };
+  std::vector<std::vector<double>> alone(6);
+  for (int w = 0; w < 6; ++w) run(w, alone[w]);
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(8, 0);
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      std::vector<double> out;
+      for (int rep = 0; rep < 6; ++rep) {
+        const int w = (t + rep) % 6;
+        run(w, out);
+        if (out != alone[w]) ++mismatches[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
 }
 
 // The notebook: A has rows of 10 then rows of 0; the Sobel kernel finds the edge with +40 as a

@@ -3,6 +3,7 @@
 
 #include "kernels/fft/fft_kernels.hpp"
 
+#define CONVKIT_VEC_BYTES 16
 #define CONVKIT_FFT_TABLE fft_kernels_generic
 #define CONVKIT_FFT_ISA convkit::detail::Isa::generic
 #include "kernels/fft/fft_ukernel.inc"
