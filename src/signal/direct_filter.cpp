@@ -51,6 +51,26 @@ FilterProblem as_planar(const FilterProblem& p) {
   return q;
 }
 
+// A run of output columns of one work item. In-place segments cover columns whose input
+// window lies inside the input along the last dimension and are a whole number of kernel
+// blocks, so the micro-kernel reads existing rows straight from the caller's array; the other
+// segments (the borders, or everything when the input's type or stride differs from the
+// accumulator's) read gathered rows.
+struct Segment {
+  std::int64_t x0;     // first output column
+  std::int64_t width;  // columns computed (multiple of the kernel block)
+  std::int64_t n;      // columns stored (≤ width)
+  bool in_place;
+};
+
+std::vector<Segment> column_segments(const FilterProblem& q, const struct Tiling& t, int block,
+                                     Scalar acc_scalar);
+
+template <typename A>
+constexpr Scalar acc_scalar() {
+  return std::is_same_v<A, float> ? Scalar::f32 : std::is_same_v<A, double> ? Scalar::f64 : Scalar::i64;
+}
+
 template <typename A>
 const FilterKernel<A>& kernel_for(const FilterKernels& ks) {
   if constexpr (std::is_same_v<A, float>)
@@ -161,6 +181,43 @@ Rank1<A> factor_rank1(const FilterProblem& q, const A* k, std::int64_t kh, std::
 template <typename A>
 void run_reference(const FilterProblem& p);
 
+std::vector<Segment> column_segments(const FilterProblem& q, const Tiling& t, int block,
+                                     Scalar acc_scalar) {
+  const int r = q.rank;
+  const std::int64_t ow = q.out_shape[r - 1], kw = q.k_shape[r - 1], n_in = q.in_shape[r - 1];
+  const std::int64_t base = q.base[r - 1];
+  std::vector<Segment> segs;
+  auto add_chunks = [&](std::int64_t lo, std::int64_t hi, bool in_place) {
+    const std::int64_t len = hi - lo;
+    if (len <= 0) return;
+    const std::int64_t pieces = (len + t.width - 1) / t.width;
+    const std::int64_t per = (len + pieces - 1) / pieces;
+    for (std::int64_t x = lo; x < hi; x += per) {
+      const std::int64_t n = std::min(per, hi - x);
+      segs.push_back({x, (n + block - 1) / block * block, n, in_place});
+    }
+  };
+  const bool same_type = q.in_type == acc_scalar && q.in_stride[r - 1] == 1;
+  // Columns x whose window [x + base, x + base + kw) lies inside [0, n_in).
+  std::int64_t xa = std::clamp<std::int64_t>(-base, 0, ow);
+  std::int64_t xb = std::clamp<std::int64_t>(n_in - kw + 1 - base, xa, ow);
+  const std::int64_t mid = same_type ? (xb - xa) / block * block : 0;
+  if (mid < block) {
+    add_chunks(0, ow, false);
+    return segs;
+  }
+  add_chunks(0, xa, false);
+  // In-place pieces must stay whole blocks: split the middle into multiples of the block.
+  const std::int64_t pieces = (mid + t.width - 1) / t.width;
+  const std::int64_t per = (mid / block + pieces - 1) / pieces * block;
+  for (std::int64_t x = xa; x < xa + mid; x += per) {
+    const std::int64_t w = std::min(per, xa + mid - x);
+    segs.push_back({x, w, w, true});
+  }
+  add_chunks(xa + mid, ow, false);
+  return segs;
+}
+
 template <typename A>
 void run_direct(const FilterProblem& p0) {
   FilterProblem q = as_planar(p0);
@@ -171,7 +228,7 @@ void run_direct(const FilterProblem& p0) {
     out_bytes *= static_cast<double>(q.out_shape[d]);
   }
   // Outputs much larger than the last-level cache are streamed past it.
-  q.nontemporal = out_bytes > 64.0 * 1024 * 1024 / 2;
+  q.nontemporal = out_bytes > 64.0 * 1024 * 1024 / 2 && !std::getenv("CK_NO_NT");
   const auto isa = convkit::detail::active_isa();
   const FilterKernel<A>& kern = kernel_for<A>(filter_kernels(isa));
   convkit::detail::note_isa_run(isa);
@@ -199,55 +256,91 @@ void run_direct(const FilterProblem& p0) {
   const Rank1<A> sep = outer_k == 1 ? factor_rank1<A>(q, g, kh, kw) : Rank1<A>{};
 
   const Tiling t = choose_tiling(q, kern.block, sizeof(A));
+  const std::vector<Segment> segs = column_segments(q, t, kern.block, acc_scalar<A>());
   const std::int64_t row_blocks = (oh + t.rows - 1) / t.rows;
-  const std::int64_t items = outer_out * row_blocks * t.chunks;
+  const std::int64_t nseg = static_cast<std::int64_t>(segs.size());
+  const std::int64_t items = outer_out * row_blocks * nseg;
   const std::int64_t ext_rows = t.rows + kh - 1;
   const std::size_t scratch_elems =
       ext_rows * t.ld_ext + t.rows * t.width + (sep.ok ? ext_rows * t.width : 0);
+  const A* in_base = static_cast<const A*>(q.in);
+  A* out_base = static_cast<A*>(q.out);
+  // Results can go straight into the output when they need no conversion or combination.
+  const bool direct_out = q.out_type == acc_scalar<A>() && q.out_stride[r - 1] == 1 &&
+                          q.alpha == 1 && !q.accumulate && !q.round && outer_k == 1 &&
+                          (!sep.ok || sep.g == A(1));
 
   parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
-    A* ext = static_cast<A*>(thread_scratch(sizeof(A) * scratch_elems));
+    A* ext = static_cast<A*>(thread_scratch(sizeof(A) * scratch_elems +
+                                            2 * sizeof(const A*) * ext_rows));
     A* acc = ext + ext_rows * t.ld_ext;
+    A* h = acc + t.rows * t.width;
+    const A** in_rows = reinterpret_cast<const A**>(ext + scratch_elems);
+    const A** h_rows = in_rows + ext_rows;
     std::int64_t idx[kMaxRank], oidx[kMaxRank], kpos[kMaxRank];
     for (std::int64_t item = begin; item < end; ++item) {
-      const std::int64_t chunk = item % t.chunks;
-      const std::int64_t rb = (item / t.chunks) % row_blocks;
-      std::int64_t outer = item / t.chunks / row_blocks;
+      const Segment& seg = segs[item % nseg];
+      const std::int64_t rb = (item / nseg) % row_blocks;
+      std::int64_t outer = item / nseg / row_blocks;
       for (int d = r - 3; d >= 0; --d) {
         oidx[d] = outer % q.out_shape[d];
         outer /= q.out_shape[d];
       }
-      const std::int64_t y0 = rb * t.rows, x0 = chunk * t.width;
+      const std::int64_t y0 = rb * t.rows, x0 = seg.x0;
       const int rows = static_cast<int>(std::min(t.rows, oh - y0));
       for (int d = 0; d < r - 2; ++d) kpos[d] = 0;
       for (std::int64_t ko = 0; ko < outer_k; ++ko) {
         for (int d = 0; d < r - 2; ++d) idx[d] = oidx[d] + q.base[d] + kpos[d];
         for (std::int64_t j = 0; j < rows + kh - 1; ++j) {
           idx[r - 2] = y0 + q.base[r - 2] + j;
-          gather_line<A>(q, idx, x0 + q.base[r - 1], t.width + kw - 1, ext + j * t.ld_ext);
+          // Inside segment: rows that exist (possibly by wrap/symm) are read in place.
+          std::int64_t off = 0;
+          bool in_place = seg.in_place;
+          for (int d = 0; d < r - 1 && in_place; ++d) {
+            const std::int64_t c = map_coordinate(idx[d], q.in_shape[d], q.boundary);
+            if (c < 0) in_place = false;
+            off += c * q.in_stride[d];
+          }
+          if (in_place) {
+            in_rows[j] = in_base + off + (x0 + q.base[r - 1]);
+          } else {
+            gather_line<A>(q, idx, x0 + q.base[r - 1], seg.width + kw - 1, ext + j * t.ld_ext);
+            in_rows[j] = ext + j * t.ld_ext;
+          }
+        }
+        // The tile: the output array itself for in-place segments whose results need no
+        // conversion (written with streaming stores when the output is large), else acc.
+        A* tile = acc;
+        std::int64_t ld_tile = seg.width;
+        if (seg.in_place && direct_out) {
+          std::int64_t off = 0;
+          for (int d = 0; d < r - 2; ++d) off += oidx[d] * q.out_stride[d];
+          tile = out_base + off + y0 * q.out_stride[r - 2] + x0;
+          ld_tile = q.out_stride[r - 2];
         }
         if (sep.ok) {
-          // Horizontal pass over all gathered rows, then the vertical pass into the tile.
-          A* h = acc + t.rows * t.width;
-          kern.run(ext, t.ld_ext, sep.v.data(), 1, static_cast<int>(kw), h, t.width,
-                   static_cast<int>(rows + kh - 1), t.width, false);
-          kern.run(h, t.width, sep.u.data(), static_cast<int>(kh), 1, acc, t.width, rows, t.width,
-                   false);
+          // Horizontal pass over all input rows, then the vertical pass into the tile.
+          kern.run(in_rows, sep.v.data(), 1, static_cast<int>(kw), h, seg.width,
+                   static_cast<int>(rows + kh - 1), seg.width, false, false);
+          for (std::int64_t j = 0; j < rows + kh - 1; ++j) h_rows[j] = h + j * seg.width;
+          kern.run(h_rows, sep.u.data(), static_cast<int>(kh), 1, tile, ld_tile, rows, seg.width,
+                   false, tile != acc && q.nontemporal);
           if (sep.g != A(1))
-            for (std::int64_t i = 0; i < rows * t.width; ++i) acc[i] /= sep.g;
+            for (std::int64_t i = 0; i < rows * seg.width; ++i) acc[i] /= sep.g;
         } else {
-          kern.run(ext, t.ld_ext, g + ko * kh * kw, static_cast<int>(kh), static_cast<int>(kw),
-                   acc, t.width, rows, t.width, ko > 0);
+          kern.run(in_rows, g + ko * kh * kw, static_cast<int>(kh), static_cast<int>(kw), tile,
+                   ld_tile, rows, seg.width, ko > 0, tile != acc && q.nontemporal);
         }
+        if (tile != acc) continue;  // outer_k == 1 here: the item is done
         for (int d = r - 3; d >= 0; --d) {
           if (++kpos[d] < q.k_shape[d]) break;
           kpos[d] = 0;
         }
       }
-      const std::int64_t n = std::min(t.width, ow - x0);
+      if (seg.in_place && direct_out) continue;
       for (int i = 0; i < rows; ++i) {
         oidx[r - 2] = y0 + i;
-        store_line<A>(q, oidx, x0, n, acc + i * t.width);
+        store_line<A>(q, oidx, x0, seg.n, acc + i * seg.width);
       }
     }
   });

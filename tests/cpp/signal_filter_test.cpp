@@ -86,10 +86,14 @@ void random_direct_problems(Acc acc, Scalar st, int cases, unsigned seed) {
     std::vector<i64> xs(r), ks(r), os(r), base(r);
     i64 xn = 1, kn = 1, on = 1;
     for (int d = 0; d < r; ++d) {
-      const i64 cap = r == 1 ? 300 : r == 2 ? 40 : 12;
+      // The last dimension reaches past the kernel block (64 floats) so that in-place
+      // segments (rows read straight from the input, results written straight to the output)
+      // are exercised next to gathered borders.
+      const i64 cap = r == 1 ? 300 : (d == r - 1 ? 200 : r == 2 ? 40 : 12);
       xs[d] = uni(1, cap);
       ks[d] = uni(1, std::min<i64>(cap, d == r - 1 ? 17 : 9));
       os[d] = uni(1, cap + 5);
+      if (c % 2) os[d] = std::max<i64>(1, xs[d] - ks[d] + 1 + uni(-2, 2));  // valid-like
       base[d] = uni(-ks[d] - 3, 3);
       xn *= xs[d], kn *= ks[d], on *= os[d];
     }

@@ -15,9 +15,9 @@
 namespace convkit::signal::detail {
 
 template <typename T>
-using FilterUkernel = void (*)(const T* ext, std::int64_t ld_ext, const T* g, int kh, int kw,
+using FilterUkernel = void (*)(const T* const* in, const T* g, int kh, int kw,
                                T* acc, std::int64_t ld_acc, int rows, std::int64_t width,
-                               bool accumulate);
+                               bool accumulate, bool stream);
 
 template <typename T>
 struct FilterKernel {
