@@ -436,10 +436,15 @@ double direct_filter_cost_seconds(const FilterProblem& p) {
     const int r = p.rank;
     ksize = static_cast<double>(p.k_shape[r - 2] + p.k_shape[r - 1]) * 1.2;
   }
-  // Calibrated on the reference machine (bench/signal_bench.py, one core): multiply-adds per
-  // second in the micro-kernel, plus a per-output cost for gathering and storing (memory).
-  const double rate = p.acc == Acc::f32 ? 120e9 : p.acc == Acc::f64 ? 60e9 : 4e9;
-  return outs * ksize / rate + outs * 1.0e-9;
+  // Calibrated on the reference machine (bench/signal_bench.py and bench/signal_cost.py: 4K
+  // images with 3x3..31x31 kernels, 1-D signals, volumes), as one-core seconds: multiply-adds
+  // per second in the micro-kernel plus a per-output cost for reading and writing memory.
+  // Volumes re-read their rows once per outer kernel position, which costs more per tap.
+  double outer_k = 1;
+  for (int d = 0; d + 2 < p.rank; ++d) outer_k *= static_cast<double>(p.k_shape[d]);
+  const double rate = (p.acc == Acc::f32 ? 100e9 : p.acc == Acc::f64 ? 50e9 : 4e9) /
+                      (outer_k > 1 ? 2.5 : 1.0);
+  return outs * ksize / rate + outs * 0.5e-9;
 }
 
 std::string direct_filter_describe(const FilterProblem& p0) {

@@ -8,10 +8,10 @@
 
 namespace convkit::signal::detail {
 
-// Output rows × vectors of columns per iteration: 6×4 (float), 6×4 (double, int64).
+// Output rows × vectors of columns per iteration: 4×4 (float), 4×4 (double, int64).
 const FilterKernels filter_kernels_avx512 = {
-    {&filter_ukernel<float, 6, 4>, 4 * 64 / 4, "f32_filter_6x64__avx512"},
-    {&filter_ukernel<double, 6, 4>, 4 * 64 / 8, "f64_filter_6x32__avx512"},
+    {&filter_ukernel<float, 4, 4>, 4 * 64 / 4, "f32_filter_4x64__avx512"},
+    {&filter_ukernel<double, 4, 4>, 4 * 64 / 8, "f64_filter_4x32__avx512"},
     {&filter_ukernel<std::int64_t, 4, 4>, 4 * 64 / 8, "i64_filter_4x32__avx512"},
 };
 
