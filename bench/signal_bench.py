@@ -19,7 +19,8 @@ and prints median ms, GFLOP/s (2 * output size * kernel size / time), % of the m
 peak (bench/peak: --peak-gflops, default 445 = 2 cores x 224 measured, float32; float64 half
 that), the traffic rate (input read + output written, bytes / time) as % of the measured memory
 bandwidth (bench/convkit-membw), and the speed ratios anchor_ms / convkit_ms (> 1: convkit is
-faster). Every convkit result is checked against scipy's (exact for integers; 1e-5 / 1e-12
+faster). scipy's FFT functions are given workers=--threads (scipy.fft's thread count) so the
+anchors use the same cores as convkit. Every convkit result is checked against scipy's (exact for integers; 1e-5 / 1e-12
 relative to max|expected| for float32 / float64).
 
 Kernels: rows named box*/gauss*/sobel* get those kernels (so separable paths apply), the others
@@ -57,10 +58,18 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
+# glibc keeps freed memory instead of mmap/munmap-ing the anchors' per-call result buffers (in
+# this VM fresh pages dominate otherwise; see /work/shared/bench/ANCHORS.md): the same
+# allocator setting the anchors were measured with. Written in digits: glibc 2.36 does not
+# parse "1e11". Re-executes itself once with it.
+if os.environ.get("MALLOC_MMAP_MAX_") != "0":
+    env = dict(os.environ, MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_="100000000000")
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
 os.environ.setdefault("OMP_NUM_THREADS", str(ARGS.threads))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(ARGS.threads))
 
 import numpy as np  # noqa: E402
+import scipy.fft as sp_fft  # noqa: E402
 import scipy.signal as ss  # noqa: E402
 
 import convkit  # noqa: E402
@@ -219,8 +228,9 @@ def main():
         want = None
         t_fft = t_oa = math.nan
         if boundary == "fill":
-            t_fft = timeit(lambda: ss.fftconvolve(img, k, mode), ARGS.reps)
-            t_oa = timeit(lambda: ss.oaconvolve(img, k, mode), ARGS.reps)
+            with sp_fft.set_workers(ARGS.threads):
+                t_fft = timeit(lambda: ss.fftconvolve(img, k, mode), ARGS.reps)
+                t_oa = timeit(lambda: ss.oaconvolve(img, k, mode), ARGS.reps)
         # reference result for the check: scipy direct when affordable, else fftconvolve
         if macs_direct <= 5e9 or not math.isnan(t_sp):
             want = sp()
