@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _convkit
+from . import signal  # scipy.signal-compatible filtering: convkit.signal.convolve2d, ...
 from ._layers import Conv1d, Conv2d, Conv3d
 
 __all__ = [
@@ -23,7 +24,7 @@ __all__ = [
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "conv_output_size", "get_output_dim", "explain", "algorithms",
     "set_num_threads", "get_num_threads",
-    "Conv1d", "Conv2d", "Conv3d",
+    "Conv1d", "Conv2d", "Conv3d", "signal",
 ]
 __version__ = "0.1.0"
 

@@ -4,6 +4,8 @@ from typing import Literal, Optional, Sequence, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
+from . import signal as signal
+
 _Array = npt.ArrayLike
 _IntOrSeq = Union[int, Sequence[int]]
 _Padding = Union[int, Sequence[int], Sequence[Tuple[int, int]], Literal["same", "valid"]]
