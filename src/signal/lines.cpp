@@ -137,6 +137,15 @@ void store_line(const FilterProblem& p, const std::int64_t* out_idx, std::int64_
           return;
         }
       }
+      if constexpr (std::is_same_v<A, float> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
+        // Exact-integer results in a float accumulator are integers below 2^24 (the engines
+        // choose float only then): a plain int32 conversion, which vectorises.
+        if (stride == 1 && !p.round) {
+          for (std::int64_t j = 0; j < n; ++j)
+            dst[j] = static_cast<D>(static_cast<std::int32_t>(src[j]));
+          return;
+        }
+      }
       if (stride == 1)
         for (std::int64_t j = 0; j < n; ++j) dst[j] = convert<D>(src[j]);
       else
