@@ -134,6 +134,11 @@ struct PlanOptions {
   /// "auto" walks the ordered algorithm list; any algorithm name forces that algorithm
   /// (UnsupportedError with its reason if it declines the problem).
   std::string algorithm = "auto";
+  /// Most extra memory (bytes, all threads together) the algorithm may use; -1 means the
+  /// process-wide limit (set_workspace_limit, else CONVKIT_WORKSPACE_LIMIT, else none). `auto`
+  /// skips algorithms that need more; a forced algorithm that needs more throws OutOfMemory
+  /// naming both sizes. Checked when planning, before anything is allocated.
+  std::int64_t workspace_limit = -1;
 };
 
 namespace detail {
@@ -208,6 +213,14 @@ std::int64_t conv_output_size(std::int64_t input, std::int64_t kernel, std::int6
 std::vector<std::string> algorithm_names();
 
 // ---- threads ------------------------------------------------------------------------------
+
+// ---- resource limits ------------------------------------------------------------------------
+
+/// Process-wide cap on the extra memory one convolution or filter may use (bytes, all threads
+/// together; -1 = no limit). The initial value comes from the environment variable
+/// CONVKIT_WORKSPACE_LIMIT (bytes) when set. Applies to plans made afterwards.
+void set_workspace_limit(std::int64_t bytes);
+std::int64_t get_workspace_limit();
 
 /// Sets the number of threads convkit uses (>= 1). The default is CONVKIT_NUM_THREADS or,
 /// when unset, the number of cores.

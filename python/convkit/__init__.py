@@ -23,7 +23,7 @@ __all__ = [
     "conv1d_backward", "conv2d_backward", "conv3d_backward",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "conv_output_size", "get_output_dim", "explain", "algorithms",
-    "set_num_threads", "get_num_threads",
+    "set_num_threads", "get_num_threads", "set_workspace_limit", "get_workspace_limit",
     "Conv1d", "Conv2d", "Conv3d", "signal",
 ]
 __version__ = "0.1.0"
@@ -333,3 +333,20 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The number of threads convkit uses."""
     return _convkit.get_num_threads()
+
+
+def set_workspace_limit(nbytes: int | None) -> None:
+    """Caps the extra memory one convolution or filter may use (bytes, all threads; None: no cap).
+
+    Automatic choices skip algorithms that need more; an explicitly requested algorithm or
+    method that needs more raises MemoryError naming both sizes. The initial value comes from
+    the environment variable CONVKIT_WORKSPACE_LIMIT. Applies to calls made afterwards.
+    """
+    _convkit.set_workspace_limit(-1 if nbytes is None else _int(nbytes, "nbytes"))
+
+
+def get_workspace_limit() -> int | None:
+    """The workspace cap in bytes, or None when there is none."""
+    v = _convkit.get_workspace_limit()
+    return None if v < 0 else v
+

@@ -291,6 +291,8 @@ PYBIND11_MODULE(_convkit, m) {
   m.def("conv_output_size", &convkit::conv_output_size);
   m.def("set_num_threads", &convkit::set_num_threads);
   m.def("get_num_threads", &convkit::get_num_threads);
+  m.def("set_workspace_limit", &convkit::set_workspace_limit);
+  m.def("get_workspace_limit", &convkit::get_workspace_limit);
   m.def("algorithm_names", &convkit::algorithm_names);
   register_signal(m);
 }

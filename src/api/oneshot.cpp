@@ -4,6 +4,8 @@
 #include <unordered_map>
 
 #include "convkit/conv.hpp"
+#include "core/threading.hpp"
+#include "core/workspace_limit.hpp"
 #include "convkit/error.hpp"
 #include "core/view.hpp"
 
@@ -15,7 +17,9 @@ constexpr std::size_t kCacheCapacity = 64;
 class PlanCache {
  public:
   std::shared_ptr<const ConvPlan> get(const ConvProblem& p, Direction d, const PlanOptions& o) {
-    const std::string key = std::string(direction_name(d)) + '|' + o.algorithm + '|' + p.key();
+    const std::string key = std::string(direction_name(d)) + '|' + o.algorithm + '|' +
+                            std::to_string(detail::effective_workspace_limit(o.workspace_limit)) +
+                            '|' + std::to_string(detail::current_num_threads()) + '|' + p.key();
     {
       std::lock_guard<std::mutex> lk(m_);
       auto it = index_.find(key);

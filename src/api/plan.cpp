@@ -14,12 +14,16 @@ using detail::Role;
 
 ConvPlan::ConvPlan(const ConvProblem& problem, Direction direction, const PlanOptions& options)
     : problem_(problem), direction_(direction) {
-  auto choice = detail::choose_algorithm(problem_, direction_, options.algorithm);
+  auto choice =
+      detail::choose_algorithm(problem_, direction_, options.algorithm, options.workspace_limit);
   algorithm_ = choice.algorithm;
   explanation_ = std::move(choice.explanation);
   state_ = algorithm_->prepare(problem_, direction_);
   const std::string details = algorithm_->describe(problem_, direction_, state_.get());
   if (!details.empty()) explanation_ += "; " + details;
+  explanation_ += "; workspace " +
+                  std::to_string(algorithm_->workspace_bytes_per_thread(problem_, direction_)) +
+                  " bytes per thread";
 }
 
 ConvPlan::~ConvPlan() = default;

@@ -9,6 +9,8 @@
 #include "algos/im2col_gemm.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "convkit/error.hpp"
+#include "core/threading.hpp"
+#include "core/workspace_limit.hpp"
 
 namespace convkit::detail {
 
@@ -26,12 +28,20 @@ const std::vector<const Algorithm*>& algorithm_list() {
   return list;
 }
 
-Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& requested) {
+// Extra memory an algorithm needs for p with the current thread count.
+std::size_t workspace_needed(const Algorithm* a, const ConvProblem& p, Direction d) {
+  return a->workspace_bytes_per_thread(p, d) * static_cast<std::size_t>(current_num_threads());
+}
+
+Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& requested,
+                        std::int64_t workspace_limit) {
   const std::string head = std::string(direction_name(d)) + " " + p.to_string() + ": ";
+  const std::int64_t limit = effective_workspace_limit(workspace_limit);
   if (requested == "auto") {
     std::string declined;
     for (const Algorithm* a : algorithm_list()) {
       std::string why = a->declines(p, d);
+      if (why.empty()) why = workspace_exceeds(workspace_needed(a, p, d), limit);
       if (why.empty()) why = a->not_preferred(p, d);
       if (why.empty())
         return {a, head + "chose '" + a->name() + "'" +
@@ -48,6 +58,10 @@ Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& re
       const std::string why = a->declines(p, d);
       if (!why.empty())
         throw UnsupportedError("algorithm: '" + requested + "' declines " + head + why);
+      const std::string over = workspace_exceeds(workspace_needed(a, p, d), limit);
+      if (!over.empty())
+        throw OutOfMemory("algorithm: '" + requested + "' " + over + " (" + head +
+                          "raise the limit with set_workspace_limit / workspace_limit)");
       return {a, head + "'" + requested + "' (requested)"};
     }
     known += std::string(", '") + a->name() + "'";

@@ -1,6 +1,8 @@
 // src/dispatch/algorithm_list.hpp — the ordered list of algorithms and the choice among them.
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -17,7 +19,10 @@ struct Choice {
 };
 
 /// Walks the list ("auto") or finds the named algorithm; throws UnsupportedError when a forced
-/// algorithm declines, InvalidArgument for an unknown name.
-Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& requested);
+/// algorithm declines, InvalidArgument for an unknown name. Algorithms needing more extra
+/// memory than the workspace limit (-1: the process-wide one) are skipped by "auto"; a forced
+/// one throws OutOfMemory naming the needed and the allowed size.
+Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& requested,
+                        std::int64_t workspace_limit = -1);
 
 }  // namespace convkit::detail

@@ -15,6 +15,7 @@
 #include "convkit/error.hpp"
 #include "convkit/signal.hpp"
 #include "core/threading.hpp"
+#include "core/workspace_limit.hpp"
 #include "signal/direct_filter.hpp"
 #include "signal/fft_filter.hpp"
 #include "signal/filter_problem.hpp"
@@ -566,6 +567,26 @@ struct Choice {
   std::string why;
 };
 
+// Extra memory the engine behind `method` needs for the lowered call (all threads).
+std::size_t workspace_needed(const Lowering& L, Method method) {
+  FilterProblem p = make_problem(L, real_part(*L.x), real_part(*L.k), real_part(L.out));
+  const bool single = L.result == ScalarType::float32 || L.result == ScalarType::complex64;
+  p.acc = single ? Acc::f32 : (is_integer_like(L.result) && method == Method::direct ? Acc::i64 : Acc::f64);
+  const int threads = convkit::detail::current_num_threads();
+  return method == Method::fft ? detail::fft_filter_workspace_bytes(p, threads)
+                               : detail::direct_filter_workspace_bytes(p, threads);
+}
+
+// Throws OutOfMemory when `method` needs more extra memory than the workspace limit allows.
+void check_workspace(const Lowering& L, Method method) {
+  if (L.rank == 0) return;
+  const std::string over = convkit::detail::workspace_exceeds(
+      workspace_needed(L, method), convkit::detail::effective_workspace_limit());
+  if (!over.empty())
+    throw OutOfMemory(std::string("method '") + method_name(method) + "' " + over +
+                      " (raise it with convkit::set_workspace_limit)");
+}
+
 // Picks direct or FFT for a lowered call: the cheaper by the cost models, unless the FFT
 // would be inexact (integer results beyond the rounding bound, bool) or would spread NaN/Inf.
 Choice choose(const Lowering& L) {
@@ -583,6 +604,20 @@ Choice choose(const Lowering& L) {
   if (L.rank == 0) {
     c.why = "0-d inputs: a single product";
     return c;
+  }
+  const std::int64_t limit = convkit::detail::effective_workspace_limit();
+  if (limit >= 0) {
+    const std::string fft_over = convkit::detail::workspace_exceeds(workspace_needed(L, Method::fft), limit);
+    const std::string direct_over = convkit::detail::workspace_exceeds(workspace_needed(L, Method::direct), limit);
+    if (!fft_over.empty() && direct_over.empty()) {
+      c.why = "fft " + fft_over + ": direct";
+      return c;
+    }
+    if (!direct_over.empty() && fft_over.empty()) {
+      c.method = Method::fft;
+      c.why = "direct " + direct_over + ": fft";
+      return c;
+    }
   }
   const auto& fake_out = L.out;
   std::ostringstream why;
@@ -673,6 +708,7 @@ void convolve_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& 
   check_out(out, shape, R, in1, in2);
   Lowering L = convolve_lowering(in1, in2, out, mode, correlate, R);
   if (method == Method::automatic) method = choose(L).method;
+  check_workspace(L, method);
   execute(L, method);
 }
 
@@ -716,7 +752,9 @@ void filter2d_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& 
       L.out.strides[d] = -L.out.strides[d];
     }
   }
-  execute(L, choose(L).method);
+  const Method method = choose(L).method;
+  check_workspace(L, method);
+  execute(L, method);
 }
 
 void fft_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& out, Mode mode,
@@ -752,7 +790,7 @@ void fft_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& out, 
     else if (mode == Mode::same) L.base[d] = (K - 1) / 2 - (K - 1);
     else L.base[d] = 0;
   }
-  // A batch axis where in1 is broadcast but in2 is not still needs in1 read at index 0.
+  check_workspace(L, Method::fft);
   execute(L, Method::fft);
 }
 

@@ -1,0 +1,311 @@
+// tests/fuzz/fuzz_conv_problem.cpp — libFuzzer harness for convkit's CNN convolution API.
+//
+// Role: turn arbitrary bytes into a ConvDesc (or a ConvTransposeDesc) — spatial dims 0-4,
+// small and occasionally huge/zero/negative sizes, strides, dilations, paddings (explicit,
+// symmetric, 'same', 'valid', wrong counts), padding modes, layouts, dtypes, forced algorithm
+// names (real and bogus) and a CONVKIT_MAX_ISA cap — and check that:
+//   * validation and planning either succeed or throw convkit::Error (anything else —
+//     another exception, a crash, a sanitizer report — is a finding);
+//   * every plan that succeeds for a small problem (< 20k multiply-adds) gives exactly the
+//     reference engine's result on integer-valued data (direct algorithms are exact there),
+//     for every direction, with strided / negative-stride input views.
+// Built with clang -fsanitize=fuzzer,address,undefined by scripts/fuzz; replayed over the
+// seed corpus by replay_main.cpp as an ordinary test.
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "convkit/conv.hpp"
+#include "convkit/error.hpp"
+#include "fuzz_input.hpp"
+
+using namespace convkit;
+using convkit_fuzz::FuzzInput;
+using convkit_fuzz::Rng;
+
+namespace {
+
+constexpr const char* kHarness = "fuzz_conv_problem";
+constexpr std::int64_t kMaxMacs = 20000;
+constexpr std::int64_t kMaxElems = 1 << 15;
+
+// A size-like value: mostly small, sometimes 0, negative or huge (overflow checks).
+std::int64_t size_value(FuzzInput& in, int small_max, int small_min = 1) {
+  const std::uint8_t b = in.u8();
+  if (b < 232) return small_min + b % (small_max - small_min + 1);
+  switch (b & 7) {
+    case 0: return 0;
+    case 1: return -1;
+    case 2: return -static_cast<std::int64_t>(in.u8());
+    case 3: return std::int64_t{1} << 31;
+    case 4: return std::int64_t{1} << (32 + in.pick(31));
+    case 5: return std::numeric_limits<std::int64_t>::max();
+    case 6: return std::numeric_limits<std::int64_t>::min();
+    default: return static_cast<std::int64_t>(in.u64());
+  }
+}
+
+// A per-dimension vector: empty, one value (broadcast), nd values, or a wrong count.
+std::vector<std::int64_t> per_dim(FuzzInput& in, int nd, int small_max, int small_min) {
+  const unsigned c = in.pick(8);
+  std::size_t n = c == 0 ? 0 : c == 1 ? 1 : c == 7 ? static_cast<std::size_t>(nd + 1) : nd;
+  if (nd <= 0 && c >= 2) n = in.pick(3);
+  std::vector<std::int64_t> v(n);
+  for (auto& x : v) x = size_value(in, small_max, small_min);
+  return v;
+}
+
+Padding make_padding(FuzzInput& in, int nd) {
+  const unsigned c = in.pick(8);
+  if (c == 0) return Padding::same();
+  if (c == 1) return Padding::valid();
+  if (c <= 4) return Padding::symmetric(per_dim(in, nd, 3, 0));
+  std::size_t n = in.one_in(8) ? in.pick(5) : static_cast<std::size_t>(nd > 0 ? nd : 1);
+  std::vector<std::pair<std::int64_t, std::int64_t>> pairs(n);
+  for (auto& p : pairs) {
+    p.first = size_value(in, 3, 0);
+    p.second = size_value(in, 3, 0);
+  }
+  return Padding::explicit_pairs(pairs);
+}
+
+const char* kLayoutNames[] = {"NCW", "NWC", "NCHW", "NHWC", "NCDHW", "NDHWC", "NCHW ", "nchw", ""};
+const char* kPaddingModes[] = {"zeros", "reflect", "replicate", "circular", "mirror", ""};
+const char* kIsaCaps[] = {"avx512", "avx2", "generic"};
+
+Layout pick_layout(FuzzInput& in, int nd) {
+  const unsigned c = in.pick(16);
+  if (c < 10) return c & 1 ? Layout::channels_last : Layout::channels_first;
+  try {
+    return parse_layout(kLayoutNames[c - 10 < 9 ? c - 10 : 8], nd);
+  } catch (const Error&) {
+    return Layout::channels_first;
+  }
+}
+
+std::string pick_algorithm(FuzzInput& in) {
+  static const std::vector<std::string> names = algorithm_names();
+  const unsigned c = in.pick(static_cast<unsigned>(names.size()) + 3);
+  if (c < names.size()) return names[c];
+  if (c == names.size()) return "auto";
+  if (c == names.size() + 1) return "no_such_algorithm";
+  return "";
+}
+
+std::int64_t count(const std::vector<std::int64_t>& shape) {
+  double n = 1;
+  for (auto e : shape) n *= static_cast<double>(e);
+  return n > 1e15 ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(n);
+}
+
+// One tensor argument: a backing buffer and a (possibly strided) view of it.
+template <typename T>
+struct Tensor {
+  std::vector<T> buf;
+  TensorView view;
+};
+
+template <typename T>
+Tensor<T> make_tensor(const std::vector<std::int64_t>& shape, FuzzInput& in, Rng& rng, bool output) {
+  Tensor<T> t;
+  const convkit_fuzz::Strided s = convkit_fuzz::make_strided(shape, in, /*allow_zero=*/!output);
+  t.buf.resize(static_cast<std::size_t>(s.backing));
+  // Integer values: every algorithm's float sums are exact, so results must be identical.
+  for (auto& v : t.buf) v = output ? T(-12345) : static_cast<T>(rng.range(-3, 3));
+  t.view = TensorView(t.buf.data() + s.offset, dtype_of<T>::value, shape, s.strides);
+  return t;
+}
+
+template <typename T>
+void require_equal(const std::vector<T>& got, const std::vector<T>& want, const char* what) {
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const bool both_nan = std::isnan(got[i]) && std::isnan(want[i]);
+    if (!both_nan && got[i] != want[i]) {
+      std::fprintf(stderr, "%s: element %zu of the backing buffer: got %.17g, reference %.17g\n", what,
+                   i, static_cast<double>(got[i]), static_cast<double>(want[i]));
+      convkit_fuzz::fail(kHarness, "algorithm differs from the reference on integer data");
+    }
+  }
+}
+
+// Runs `plan` and a reference plan of the same problem/direction on the same inputs and
+// requires identical results. `transposed_bias` adds a bias to backward_data (conv_transpose).
+template <typename T>
+void run_and_compare(const ConvPlan& plan, FuzzInput& in, bool transposed_bias) {
+  const ConvProblem& p = plan.problem();
+  const Direction dir = plan.direction();
+  ConvPlan ref(p, dir, PlanOptions{"reference"});
+  Rng rng(in.seed_from_rest() ^ in.u64());
+  const auto xs = p.input_shape(), ys = p.output_shape(), ws = p.weight_shape();
+  std::string what = std::string(direction_name(dir)) + " " + plan.algorithm_name() + " " + p.to_string();
+  switch (dir) {
+    case Direction::forward: {
+      auto x = make_tensor<T>(xs, in, rng, false);
+      auto w = make_tensor<T>(ws, in, rng, false);
+      auto b = make_tensor<T>({p.out_channels}, in, rng, false);
+      const bool with_bias = in.flag();
+      auto y1 = make_tensor<T>(ys, in, rng, true);
+      auto y2 = y1;
+      y2.view.data = y2.buf.data() + (static_cast<T*>(y1.view.data) - y1.buf.data());
+      plan.forward(x.view, w.view, with_bias ? &b.view : nullptr, y1.view);
+      ref.forward(x.view, w.view, with_bias ? &b.view : nullptr, y2.view);
+      require_equal(y1.buf, y2.buf, what.c_str());
+      break;
+    }
+    case Direction::backward_data: {
+      auto dy = make_tensor<T>(ys, in, rng, false);
+      auto w = make_tensor<T>(ws, in, rng, false);
+      auto b = make_tensor<T>({p.in_channels}, in, rng, false);
+      const bool with_bias = transposed_bias && in.flag();
+      auto dx1 = make_tensor<T>(xs, in, rng, true);
+      auto dx2 = dx1;
+      dx2.view.data = dx2.buf.data() + (static_cast<T*>(dx1.view.data) - dx1.buf.data());
+      plan.backward_data(dy.view, w.view, dx1.view, with_bias ? &b.view : nullptr);
+      ref.backward_data(dy.view, w.view, dx2.view, with_bias ? &b.view : nullptr);
+      require_equal(dx1.buf, dx2.buf, what.c_str());
+      break;
+    }
+    case Direction::backward_weights: {
+      auto dy = make_tensor<T>(ys, in, rng, false);
+      auto x = make_tensor<T>(xs, in, rng, false);
+      auto dw1 = make_tensor<T>(ws, in, rng, true);
+      auto dw2 = dw1;
+      dw2.view.data = dw2.buf.data() + (static_cast<T*>(dw1.view.data) - dw1.buf.data());
+      plan.backward_weights(dy.view, x.view, dw1.view);
+      ref.backward_weights(dy.view, x.view, dw2.view);
+      require_equal(dw1.buf, dw2.buf, what.c_str());
+      break;
+    }
+    case Direction::backward_bias: {
+      auto dy = make_tensor<T>(ys, in, rng, false);
+      auto db1 = make_tensor<T>({p.out_channels}, in, rng, true);
+      auto db2 = db1;
+      db2.view.data = db2.buf.data() + (static_cast<T*>(db1.view.data) - db1.buf.data());
+      plan.backward_bias(dy.view, db1.view);
+      ref.backward_bias(dy.view, db2.view);
+      require_equal(db1.buf, db2.buf, what.c_str());
+      break;
+    }
+  }
+}
+
+bool small_enough(const ConvProblem& p) {
+  if (p.macs() > kMaxMacs) return false;
+  for (const auto& s : {p.input_shape(), p.output_shape(), p.weight_shape()})
+    if (count(s) > kMaxElems) return false;
+  return p.out_channels <= kMaxElems && p.in_channels <= kMaxElems;
+}
+
+// Plans `p` for `dir` with the requested algorithm; executes and compares small problems.
+void plan_and_check(const ConvProblem& p, Direction dir, const std::string& algorithm, FuzzInput& in,
+                    bool transposed_bias) {
+  try {
+    ConvPlan plan(p, dir, PlanOptions{algorithm});
+    (void)plan.explain();
+    (void)plan.workspace_bytes_per_thread();
+    if (!small_enough(p)) return;
+    if (p.dtype == DType::f32)
+      run_and_compare<float>(plan, in, transposed_bias);
+    else
+      run_and_compare<double>(plan, in, transposed_bias);
+  } catch (const Error&) {
+    // A declined forced algorithm, a rejected view: a clean, documented outcome.
+  }
+}
+
+void fuzz_forward_problem(FuzzInput& in) {
+  ConvDesc d;
+  d.spatial_dims = in.one_in(16) ? static_cast<int>(in.pick(6)) - 1 : 1 + static_cast<int>(in.pick(3));
+  const int nd = d.spatial_dims;
+  d.batch = size_value(in, 2);
+  d.groups = size_value(in, 3);
+  const bool consistent = !in.one_in(8);
+  const std::int64_t g = d.groups > 0 && d.groups <= 4 ? d.groups : 1;
+  d.in_channels = consistent ? g * size_value(in, 3) : size_value(in, 6);
+  d.out_channels = consistent ? g * size_value(in, 3) : size_value(in, 6);
+  d.input_size = per_dim(in, nd, 7, 1);
+  if (d.input_size.size() < 2 && !in.one_in(8)) d.input_size.assign(nd > 0 ? nd : 1, size_value(in, 7));
+  d.kernel_size = per_dim(in, nd, 4, 1);
+  if (d.kernel_size.empty() && !in.one_in(8)) d.kernel_size.assign(1, size_value(in, 4));
+  d.stride = per_dim(in, nd, 3, 1);
+  d.dilation = per_dim(in, nd, 3, 1);
+  d.padding = make_padding(in, nd);
+  const unsigned pm = in.pick(8);
+  try {
+    d.padding_mode = pm < 4 ? static_cast<PaddingMode>(pm) : parse_padding_mode(kPaddingModes[pm - 2]);
+  } catch (const Error&) {
+  }
+  d.layout = pick_layout(in, nd);
+  d.dtype = in.flag() ? DType::f64 : DType::f32;
+  const std::string algorithm = pick_algorithm(in);
+
+  std::optional<ConvProblem> p;
+  try {
+    p.emplace(d);
+  } catch (const Error&) {
+    return;
+  }
+  (void)p->to_string();
+  (void)p->key();
+  (void)p->macs();
+  for (Direction dir : {Direction::forward, Direction::backward_data, Direction::backward_weights,
+                        Direction::backward_bias})
+    plan_and_check(*p, dir, algorithm, in, /*transposed_bias=*/false);
+}
+
+void fuzz_transposed_problem(FuzzInput& in) {
+  ConvTransposeDesc t;
+  t.spatial_dims = in.one_in(16) ? static_cast<int>(in.pick(6)) - 1 : 1 + static_cast<int>(in.pick(3));
+  const int nd = t.spatial_dims;
+  t.batch = size_value(in, 2);
+  t.groups = size_value(in, 3);
+  const std::int64_t g = t.groups > 0 && t.groups <= 4 ? t.groups : 1;
+  t.in_channels = g * size_value(in, 3);
+  t.out_channels = g * size_value(in, 3);
+  t.input_size = per_dim(in, nd, 6, 1);
+  if (t.input_size.size() < 2 && !in.one_in(8)) t.input_size.assign(nd > 0 ? nd : 1, size_value(in, 6));
+  t.kernel_size = per_dim(in, nd, 4, 1);
+  t.stride = per_dim(in, nd, 3, 1);
+  t.dilation = per_dim(in, nd, 3, 1);
+  t.padding = in.one_in(8) ? make_padding(in, nd) : Padding::symmetric(per_dim(in, nd, 2, 0));
+  t.output_padding = per_dim(in, nd, 2, 0);
+  t.layout = pick_layout(in, nd);
+  t.dtype = in.flag() ? DType::f64 : DType::f32;
+  const std::string algorithm = pick_algorithm(in);
+  try {
+    (void)conv_transpose_output_shape(t);
+  } catch (const Error&) {
+  }
+  try {
+    const ConvProblem p = transposed_to_forward(t);
+    plan_and_check(p, Direction::backward_data, algorithm, in, /*transposed_bias=*/true);
+  } catch (const Error&) {
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  FuzzInput in(data, size);
+  // Which ISA path the micro-kernels take (read at every call by convkit).
+  const unsigned isa = in.pick(4);
+  if (isa < 3)
+    setenv("CONVKIT_MAX_ISA", kIsaCaps[isa], 1);
+  else
+    unsetenv("CONVKIT_MAX_ISA");
+  try {
+    (void)conv_output_size(size_value(in, 9), size_value(in, 4), size_value(in, 3), size_value(in, 2, 0),
+                           size_value(in, 2, 0), size_value(in, 3));
+  } catch (const Error&) {
+  }
+  if (in.one_in(4))
+    fuzz_transposed_problem(in);
+  else
+    fuzz_forward_problem(in);
+  return 0;
+}

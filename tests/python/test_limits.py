@@ -1,0 +1,44 @@
+"""The workspace cap from Python: auto falls back to algorithms that fit, forced ones raise
+MemoryError naming both sizes, and results do not change."""
+import numpy as np
+import pytest
+
+import convkit
+from convkit import signal
+
+
+@pytest.fixture
+def limit():
+    saved = convkit.get_workspace_limit()
+    yield convkit.set_workspace_limit
+    convkit.set_workspace_limit(saved)
+
+
+def test_conv_auto_respects_the_limit_and_forced_raises(limit):
+    rng = np.random.default_rng(0)
+    x = rng.integers(-3, 4, (1, 8, 20, 20)).astype(np.float32)
+    w = rng.integers(-3, 4, (8, 8, 3, 3)).astype(np.float32)
+    want = convkit.conv2d(x, w, padding=1)
+    assert "'reference'" not in convkit.explain(x, w, padding=1).split("chose ")[1][:12]
+    limit(0)
+    assert convkit.get_workspace_limit() == 0
+    assert "chose 'reference'" in convkit.explain(x, w, padding=1)
+    np.testing.assert_array_equal(convkit.conv2d(x, w, padding=1), want)
+    with pytest.raises(MemoryError, match="the limit is 0 bytes"):
+        convkit.conv2d(x, w, padding=1, algorithm="direct")
+    limit(None)
+    assert convkit.get_workspace_limit() is None
+    with pytest.raises(ValueError):
+        convkit.set_workspace_limit(-5)
+    with pytest.raises(TypeError):
+        convkit.set_workspace_limit(1.5)
+
+
+def test_signal_fft_over_the_limit(limit):
+    img = np.ones((300, 300), np.float32)
+    k = (np.arange(41 * 41) * 7919 % 13 - 6).astype(np.float32).reshape(41, 41)
+    limit(0)
+    with pytest.raises(MemoryError, match="needs"):
+        signal.fftconvolve(img, k, "same")
+    limit(None)
+    np.testing.assert_allclose(signal.fftconvolve(img, k, "same")[150, 150], k.sum(), rtol=1e-5)
