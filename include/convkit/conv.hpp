@@ -222,6 +222,14 @@ std::vector<std::string> algorithm_names();
 void set_workspace_limit(std::int64_t bytes);
 std::int64_t get_workspace_limit();
 
+/// Opt-in: convkit's parallel loops (every thread, including the caller's chunk) run with
+/// denormal inputs and results flushed to zero (x86 FTZ/DAZ), like torch.set_flush_denormal.
+/// Denormal arithmetic can be 10-100x slower; with this on it costs as much as normal numbers,
+/// at the price of values below ~1.2e-38 (float) / 2.2e-308 (double) becoming 0. The caller's
+/// own floating-point mode is restored after each call. Returns true (supported).
+bool set_flush_denormal(bool on);
+bool get_flush_denormal();
+
 /// Sets the number of threads convkit uses (>= 1). The default is CONVKIT_NUM_THREADS or,
 /// when unset, the number of cores.
 void set_num_threads(int n);

@@ -24,6 +24,7 @@ __all__ = [
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "conv_output_size", "get_output_dim", "explain", "algorithms",
     "set_num_threads", "get_num_threads", "set_workspace_limit", "get_workspace_limit",
+    "set_flush_denormal", "get_flush_denormal",
     "Conv1d", "Conv2d", "Conv3d", "signal",
 ]
 __version__ = "0.1.0"
@@ -349,4 +350,18 @@ def get_workspace_limit() -> int | None:
     """The workspace cap in bytes, or None when there is none."""
     v = _convkit.get_workspace_limit()
     return None if v < 0 else v
+
+
+def set_flush_denormal(on: bool) -> bool:
+    """Opt-in: convkit's threads flush denormal numbers to zero (x86 FTZ/DAZ), like
+    torch.set_flush_denormal. Denormal inputs then cost no more than normal ones; values below
+    the smallest normal number (1.2e-38 for float32) become 0. Returns True (supported)."""
+    if not isinstance(on, (bool, np.bool_)):
+        raise TypeError(f"on: got {on!r}, expected a bool")
+    return _convkit.set_flush_denormal(bool(on))
+
+
+def get_flush_denormal() -> bool:
+    """Whether set_flush_denormal(True) is in effect."""
+    return _convkit.get_flush_denormal()
 

@@ -292,6 +292,8 @@ PYBIND11_MODULE(_convkit, m) {
   m.def("set_num_threads", &convkit::set_num_threads);
   m.def("get_num_threads", &convkit::get_num_threads);
   m.def("set_workspace_limit", &convkit::set_workspace_limit);
+  m.def("set_flush_denormal", &convkit::set_flush_denormal);
+  m.def("get_flush_denormal", &convkit::get_flush_denormal);
   m.def("get_workspace_limit", &convkit::get_workspace_limit);
   m.def("algorithm_names", &convkit::algorithm_names);
   register_signal(m);

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <xmmintrin.h>
+
 #include "convkit/conv.hpp"
 #include "convkit/error.hpp"
 
@@ -153,10 +155,52 @@ class Pool {
 
 int current_num_threads() { return num_threads_setting().load(std::memory_order_relaxed); }
 
+namespace {
+
+std::atomic<bool>& flush_denormal_setting() {
+  static std::atomic<bool> on{false};
+  return on;
+}
+
+// Sets flush-to-zero and denormals-are-zero in this thread's MXCSR for its lifetime, then
+// restores the caller's mode (so a user's own floating-point environment is left as it was).
+class FlushDenormalScope {
+ public:
+  FlushDenormalScope() {
+#if defined(__SSE__) || defined(__x86_64__)
+    saved_ = _mm_getcsr();
+    _mm_setcsr(saved_ | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+#endif
+  }
+  ~FlushDenormalScope() {
+#if defined(__SSE__) || defined(__x86_64__)
+    _mm_setcsr(saved_);
+#endif
+  }
+  FlushDenormalScope(const FlushDenormalScope&) = delete;
+  FlushDenormalScope& operator=(const FlushDenormalScope&) = delete;
+
+ private:
+  unsigned saved_ = 0;
+};
+
+}  // namespace
+
 void parallel_for(std::int64_t n, const ChunkFn& fn) {
   if (n <= 0) return;
-  Pool::instance().run(n, current_num_threads(), fn);
+  if (!flush_denormal_setting().load(std::memory_order_relaxed)) {
+    Pool::instance().run(n, current_num_threads(), fn);
+    return;
+  }
+  // Every chunk, on workers and on the calling thread, runs with denormals flushed.
+  const ChunkFn flushed = [&fn](std::int64_t b, std::int64_t e, int t) {
+    FlushDenormalScope scope;
+    fn(b, e, t);
+  };
+  Pool::instance().run(n, current_num_threads(), flushed);
 }
+
+bool flush_denormal_enabled() { return flush_denormal_setting().load(std::memory_order_relaxed); }
 
 }  // namespace detail
 
@@ -167,5 +211,12 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return detail::current_num_threads(); }
+
+bool set_flush_denormal(bool on) {
+  detail::flush_denormal_setting().store(on, std::memory_order_relaxed);
+  return true;  // x86-64 always has FTZ/DAZ
+}
+
+bool get_flush_denormal() { return detail::flush_denormal_enabled(); }
 
 }  // namespace convkit

@@ -19,6 +19,10 @@ using ChunkFn = std::function<void(std::int64_t begin, std::int64_t end, int thr
 /// Number of threads a parallel_for started now would use at most.
 int current_num_threads();
 
+/// Whether set_flush_denormal(true) is in effect (parallel_for then runs every chunk with
+/// FTZ/DAZ set in MXCSR).
+bool flush_denormal_enabled();
+
 /// Runs fn over [0, n) with up to current_num_threads() threads; returns after every chunk ran.
 /// Exceptions thrown by fn are rethrown on the calling thread (the first one).
 void parallel_for(std::int64_t n, const ChunkFn& fn);

@@ -2,6 +2,7 @@
 // memory than allowed (and says so in explain), a forced algorithm throws OutOfMemory naming
 // both sizes, and the cap also governs the signal API's direct/FFT choice.
 #include <gtest/gtest.h>
+#include <xmmintrin.h>
 
 #include <string>
 #include <vector>
@@ -88,3 +89,29 @@ TEST(WorkspaceLimit, SignalAutoAvoidsAnFftThatDoesNotFit) {
 }
 
 }  // namespace
+
+// Flush-denormal mode: off, denormal inputs give denormal results (direct summation); on,
+// convkit's threads treat them as zero, and the caller's own MXCSR is left as it was.
+TEST(FlushDenormal, FlushesInsideConvkitOnly) {
+  const auto p = layer();
+  std::vector<float> x(16 * 32 * 32, 1e-39f), w(16 * 16 * 9, 0.5f), y(16 * 32 * 32);
+  convkit::PlanOptions o;
+  o.algorithm = "direct";
+  convkit::ConvPlan plan(p, convkit::Direction::forward, o);
+  auto run = [&] {
+    plan.forward(convkit::TensorView::contiguous(x.data(), p.input_shape()),
+                 convkit::TensorView::contiguous(w.data(), p.weight_shape()), nullptr,
+                 convkit::TensorView::contiguous(y.data(), p.output_shape()));
+  };
+  ASSERT_FALSE(convkit::get_flush_denormal());
+  run();
+  EXPECT_GT(y[5 * 32 + 5], 0.0f);  // 144 terms of 0.5e-39: a denormal sum
+  const unsigned before = _mm_getcsr();
+  EXPECT_TRUE(convkit::set_flush_denormal(true));
+  run();
+  convkit::set_flush_denormal(false);
+  EXPECT_EQ(_mm_getcsr(), before);
+  for (float v : y) ASSERT_EQ(v, 0.0f);
+  run();
+  EXPECT_GT(y[5 * 32 + 5], 0.0f);
+}

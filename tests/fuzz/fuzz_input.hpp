@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 namespace convkit_fuzz {
 
@@ -59,6 +60,16 @@ struct Rng {
     return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
   }
 };
+
+/// Known, reported findings can be stepped around so a campaign keeps finding new ones:
+/// CONVKIT_FUZZ_AVOID is a comma-separated list of issue names (see tests/fuzz/README.md).
+/// The regression inputs under tests/fuzz/regressions/ replay without it.
+inline bool avoid(const char* issue) {
+  const char* env = std::getenv("CONVKIT_FUZZ_AVOID");
+  if (!env) return false;
+  const std::string list = std::string(",") + env + ",";
+  return list.find(std::string(",") + issue + ",") != std::string::npos;
+}
 
 /// A finding: print what went wrong and abort (libFuzzer then saves the input).
 [[noreturn]] inline void fail(const char* harness, const char* what) {

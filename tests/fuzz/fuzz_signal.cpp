@@ -30,6 +30,8 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -48,7 +50,7 @@ namespace {
 
 constexpr const char* kHarness = "fuzz_signal";
 constexpr int kNumTypes = 13;
-constexpr double kMaxWork = 200000;  // reference multiply-adds
+constexpr double kMaxWork = 20000;  // reference multiply-adds
 
 bool is_complex(ScalarType t) { return t == ScalarType::complex64 || t == ScalarType::complex128; }
 bool is_float(ScalarType t) {
@@ -459,14 +461,25 @@ void run_case(FuzzInput& in) {
                      ", fill " + std::to_string(fill.real()) + "+" + std::to_string(fill.imag()) + "j, " +
                      std::to_string(axes.size()) + " axes) -> " + scalar_type_name(R) + shape_str(oshape);
 
+  static const bool verbose = std::getenv("CONVKIT_FUZZ_VERBOSE") != nullptr;
+  if (verbose) std::fprintf(stderr, "case: %s\n", what.c_str());
+
   Method chosen = method;
   try {
     if ((f == Function::convolve || f == Function::correlate) && method == Method::automatic)
       chosen = choose_conv_method(a1.view, a2.view, mode);
   } catch (const Error&) {
   }
+  // Finding 2: explain() of a swapped 'valid' correlation offsets its null output pointer (UB).
+  // Finding 3: explain() of fftconvolve/oaconvolve with an empty input reads past the shape
+  // of its 1-d "(0,)" output (heap-buffer-overflow).
+  const bool explain_known_ub =
+      ((f == Function::correlate || f == Function::correlate2d) && mode == Mode::valid &&
+       convkit_fuzz::avoid("explain-null-offset")) ||
+      (fft_fn && convkit_fuzz::avoid("explain-fft-empty") &&
+       (std::find(s1.begin(), s1.end(), 0) != s1.end() || std::find(s2.begin(), s2.end(), 0) != s2.end()));
   try {
-    (void)explain(f, a1.view, a2.view, mode, method, boundary);
+    if (!explain_known_ub) (void)explain(f, a1.view, a2.view, mode, method, boundary);
   } catch (const Error&) {
   }
 

@@ -42,3 +42,19 @@ def test_signal_fft_over_the_limit(limit):
         signal.fftconvolve(img, k, "same")
     limit(None)
     np.testing.assert_allclose(signal.fftconvolve(img, k, "same")[150, 150], k.sum(), rtol=1e-5)
+
+
+def test_flush_denormal_switch():
+    x = np.full((1, 4, 8, 8), 1e-39, np.float32)
+    w = np.full((4, 4, 3, 3), 0.5, np.float32)
+    assert convkit.get_flush_denormal() is False
+    assert np.count_nonzero(convkit.conv2d(x, w, padding=1, algorithm="direct")) > 0
+    try:
+        assert convkit.set_flush_denormal(True) is True
+        assert convkit.get_flush_denormal() is True
+        assert np.count_nonzero(convkit.conv2d(x, w, padding=1, algorithm="direct")) == 0
+    finally:
+        convkit.set_flush_denormal(False)
+    assert np.count_nonzero(convkit.conv2d(x, w, padding=1, algorithm="direct")) > 0
+    with pytest.raises(TypeError):
+        convkit.set_flush_denormal("yes")
