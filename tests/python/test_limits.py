@@ -58,3 +58,14 @@ def test_flush_denormal_switch():
     assert np.count_nonzero(convkit.conv2d(x, w, padding=1, algorithm="direct")) > 0
     with pytest.raises(TypeError):
         convkit.set_flush_denormal("yes")
+
+
+def test_results_too_large_for_memory_raise_memory_error():
+    from numpy.lib.stride_tricks import as_strided
+    # Virtual inputs (one element, zero strides) whose results would need terabytes.
+    big = as_strided(np.zeros(1), shape=(2**20, 2**20), strides=(0, 0))
+    with pytest.raises(MemoryError, match="cannot allocate"):
+        signal.convolve(np.ones((3, 3)), big, "full", method="direct")
+    x = as_strided(np.zeros(1, np.float32), shape=(1, 1, 2**20, 2**20), strides=(0, 0, 0, 0))
+    with pytest.raises(MemoryError):
+        convkit.conv2d(x, np.ones((1, 1, 1, 1), np.float32))
