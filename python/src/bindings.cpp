@@ -10,7 +10,7 @@
 
 #include <convkit/convkit.hpp>
 
-#include "buffer_pool.hpp"
+#include "array_util.hpp"
 
 #include <optional>
 #include <string>
@@ -38,16 +38,7 @@ TensorView view_of(const py::array& a, const char* name) {
   TensorView v;
   v.dtype = dtype_of_array(a, name);
   v.data = const_cast<void*>(a.data());
-  const auto item = static_cast<std::int64_t>(a.itemsize());
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    v.shape.push_back(a.shape(i));
-    const auto s = static_cast<std::int64_t>(a.strides(i));
-    if (s % item != 0)
-      throw convkit::InvalidArgument(std::string(name) + ": stride of " + std::to_string(s) +
-                                     " bytes in dimension " + std::to_string(i) +
-                                     " is not a multiple of the item size");
-    v.strides.push_back(s / item);
-  }
+  convkit_py::shape_and_strides(a, name, &v.shape, &v.strides);
   return v;
 }
 
@@ -65,34 +56,10 @@ void check_ndim(const py::array& a, int nd, const char* name, const std::string&
                               ")");
 }
 
-// A new C-contiguous array whose memory comes from the buffer pool (see buffer_pool.hpp).
+// A new C-contiguous result array from the buffer pool.
 py::array new_array(DType t, const std::vector<std::int64_t>& shape) {
-  std::vector<py::ssize_t> s(shape.begin(), shape.end());
-  const std::size_t item = convkit::dtype_size(t);
-  std::size_t bytes = item;
-  for (auto d : shape)
-    if (__builtin_mul_overflow(bytes, static_cast<std::size_t>(d), &bytes))
-      throw convkit::SizeOverflow("result of shape " + convkit::shape_to_string(shape) +
-                                  " does not fit in memory");
-  struct Block {
-    void* p;
-    std::size_t capacity;
-  };
-  auto* block = new Block{nullptr, 0};
-  try {
-    block->p = convkit_py::BufferPool::instance().acquire(bytes, &block->capacity);
-  } catch (const std::bad_alloc&) {
-    delete block;
-    throw convkit::OutOfMemory("cannot allocate " + std::to_string(bytes) +
-                               " bytes for a result of shape " + convkit::shape_to_string(shape));
-  }
-  py::capsule owner(block, [](void* b) {
-    auto* blk = static_cast<Block*>(b);
-    convkit_py::BufferPool::instance().release(blk->p, blk->capacity);
-    delete blk;
-  });
-  if (t == DType::f32) return py::array_t<float>(s, static_cast<float*>(block->p), owner);
-  return py::array_t<double>(s, static_cast<double*>(block->p), owner);
+  return convkit_py::pooled_array(t == DType::f32 ? py::dtype::of<float>() : py::dtype::of<double>(),
+                                  convkit::dtype_size(t), shape);
 }
 
 // Result array: `out` checked by convkit (shape, dtype, writability), or a new one.

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "buffer_pool.hpp"
+#include "array_util.hpp"
 
 namespace py = pybind11;
 namespace sig = convkit::signal;
@@ -50,44 +50,13 @@ sig::ArrayView view_of(const py::array& a, const char* name) {
   sig::ArrayView v;
   v.type = scalar_type_of(a, name);
   v.data = const_cast<void*>(a.data());
-  const auto item = static_cast<std::int64_t>(a.itemsize());
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    v.shape.push_back(a.shape(i));
-    const auto s = static_cast<std::int64_t>(a.strides(i));
-    if (s % item != 0)
-      throw convkit::InvalidArgument(std::string(name) + ": stride of " + std::to_string(s) +
-                                     " bytes along axis " + std::to_string(i) +
-                                     " is not a multiple of the item size");
-    v.strides.push_back(s / item);
-  }
+  convkit_py::shape_and_strides(a, name, &v.shape, &v.strides);
   return v;
 }
 
 py::array new_array(sig::ScalarType t, const std::vector<std::int64_t>& shape) {
-  std::vector<py::ssize_t> s(shape.begin(), shape.end());
-  std::size_t bytes = sig::scalar_type_size(t);
-  for (auto d : shape)
-    if (__builtin_mul_overflow(bytes, static_cast<std::size_t>(d), &bytes))
-      throw convkit::SizeOverflow("result of shape " + convkit::shape_to_string(shape) +
-                                  " does not fit in memory");
-  struct Block {
-    void* p;
-    std::size_t capacity;
-  };
-  auto* block = new Block{nullptr, 0};
-  try {
-    block->p = convkit_py::BufferPool::instance().acquire(bytes ? bytes : 1, &block->capacity);
-  } catch (const std::bad_alloc&) {
-    delete block;
-    throw convkit::OutOfMemory("cannot allocate " + std::to_string(bytes) +
-                               " bytes for a result of shape " + convkit::shape_to_string(shape));
-  }
-  py::capsule owner(block, [](void* b) {
-    auto* blk = static_cast<Block*>(b);
-    convkit_py::BufferPool::instance().release(blk->p, blk->capacity);
-    delete blk;
-  });
-  return py::array(py::dtype(sig::scalar_type_name(t)), s, block->p, owner);
+  return convkit_py::pooled_array(py::dtype(sig::scalar_type_name(t)), sig::scalar_type_size(t),
+                                  shape);
 }
 
 sig::Function function_of(const std::string& f) {

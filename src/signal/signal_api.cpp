@@ -192,6 +192,28 @@ const double kZero = 0.0;
 
 // ---- exactness analysis for integer results ------------------------------------------------
 
+// Calls f(value as double) for every element of one real part, in row-major order; stops
+// early when f returns false.
+template <typename F>
+void for_each_value(const Part& part, const std::vector<std::int64_t>& shape, F&& f) {
+  const int r = static_cast<int>(shape.size());
+  const std::int64_t total = numel(shape);
+  detail::with_scalar(part.type, [&](auto tag) {
+    using S = decltype(tag);
+    const S* base = static_cast<const S*>(part.data);
+    std::int64_t pos[kMaxRank] = {}, off = 0;
+    for (std::int64_t i = 0; i < total; ++i) {
+      if (!f(static_cast<double>(base[off]))) return;
+      for (int d = r - 1; d >= 0; --d) {  // odometer step over the strided shape
+        off += part.stride[d];
+        if (++pos[d] < shape[d]) break;
+        off -= part.stride[d] * shape[d];
+        pos[d] = 0;
+      }
+    }
+  });
+}
+
 // Largest |value| in an integer-like array: the dtype's bound for narrow types, a scan otherwise.
 double max_abs(const ArrayView& v) {
   switch (v.type) {
@@ -202,75 +224,30 @@ double max_abs(const ArrayView& v) {
     case ScalarType::uint16: return 65535;
     default: break;
   }
-  const Part p = real_part(v);
-  const int r = static_cast<int>(v.shape.size());
-  const std::int64_t total = numel(v.shape);
   double m = 0;
-  detail::with_scalar(p.type, [&](auto tag) {
-    using S = decltype(tag);
-    const S* base = static_cast<const S*>(p.data);
-    std::int64_t pos[kMaxRank] = {}, off = 0;
-    for (std::int64_t i = 0; i < total; ++i) {
-      double a = std::fabs(static_cast<double>(base[off]));
-      if (a > m) m = a;
-      for (int d = r - 1; d >= 0; --d) {
-        off += v.strides[d];
-        if (++pos[d] < v.shape[d]) break;
-        off -= v.strides[d] * v.shape[d];
-        pos[d] = 0;
-      }
-    }
+  for_each_value(real_part(v), v.shape, [&](double x) {
+    m = std::max(m, std::fabs(x));
+    return true;
   });
   return m;
 }
 
 double sum_abs(const ArrayView& v) {
-  const Part p = real_part(v);
-  const int r = static_cast<int>(v.shape.size());
-  const std::int64_t total = numel(v.shape);
   double s = 0;
-  detail::with_scalar(p.type, [&](auto tag) {
-    using S = decltype(tag);
-    const S* base = static_cast<const S*>(p.data);
-    std::int64_t pos[kMaxRank] = {}, off = 0;
-    for (std::int64_t i = 0; i < total; ++i) {
-      s += std::fabs(static_cast<double>(base[off]));
-      for (int d = r - 1; d >= 0; --d) {
-        off += v.strides[d];
-        if (++pos[d] < v.shape[d]) break;
-        off -= v.strides[d] * v.shape[d];
-        pos[d] = 0;
-      }
-    }
+  for_each_value(real_part(v), v.shape, [&](double x) {
+    s += std::fabs(x);
+    return true;
   });
   return s;
 }
 
 bool all_finite(const ArrayView& v) {
   if (is_integer_like(v.type)) return true;
-  const int r = static_cast<int>(v.shape.size());
-  const std::int64_t total = numel(v.shape) * (is_complex(v.type) ? 2 : 1);
   bool finite = true;
   const Part re = real_part(v), im = imag_part(v);
-  for (const Part* part : {&re, &im}) {
-    if (!part->data) continue;
-    detail::with_scalar(part->type, [&](auto tag) {
-      using S = decltype(tag);
-      if constexpr (std::is_floating_point_v<S>) {
-        const S* base = static_cast<const S*>(part->data);
-        std::int64_t pos[kMaxRank] = {}, off = 0;
-        for (std::int64_t i = 0; i < total / (is_complex(v.type) ? 2 : 1); ++i) {
-          if (!std::isfinite(base[off])) { finite = false; return; }
-          for (int d = r - 1; d >= 0; --d) {
-            off += part->stride[d];
-            if (++pos[d] < v.shape[d]) break;
-            off -= part->stride[d] * v.shape[d];
-            pos[d] = 0;
-          }
-        }
-      }
-    });
-  }
+  for (const Part* part : {&re, &im})
+    if (part->data && finite)
+      for_each_value(*part, v.shape, [&](double x) { return finite = std::isfinite(x); });
   return finite;
 }
 

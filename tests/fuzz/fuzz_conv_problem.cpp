@@ -215,11 +215,15 @@ void plan_and_check(const ConvProblem& p, Direction dir, const std::string& algo
   if (verbose)
     std::fprintf(stderr, "plan %s %s algorithm '%s'\n", direction_name(dir), p.to_string().c_str(),
                  algorithm.c_str());
-  // Finding 1: the shifted layout (direct algorithms) multiplies the strides unchecked
-  // (signed overflow) and sizes per-phase tables by their product (std::bad_alloc).
-  double phases = 1;
-  for (int j = 0; j < 3; ++j) phases *= static_cast<double>(p.stride[j]);
-  if (phases > 1e6 && convkit_fuzz::avoid("stride-phases")) return;
+  // Finding 1: the shifted layout of the direct algorithms (shifted_layout.hpp geometry())
+  // multiplies the strides unchecked (signed overflow), sizes per-phase tables by their product
+  // and lists every kernel tap (std::bad_alloc / out-of-memory for huge strides or kernels).
+  double phases = 1, taps = 1;
+  for (int j = 0; j < 3; ++j) {
+    phases *= static_cast<double>(p.stride[j]);
+    taps *= static_cast<double>(p.kernel[j]);
+  }
+  if ((phases > 1e6 || taps > 1e6) && convkit_fuzz::avoid("shifted-layout-size")) return;
   try {
     ConvPlan plan(p, dir, PlanOptions{algorithm});
     (void)plan.explain();
