@@ -279,6 +279,18 @@ struct Lowering {
   ScalarType result = ScalarType::float64;
 };
 
+// A lowering of out = in1 ⋆ in2 with no flips, offsets or swaps yet.
+Lowering start_lowering(const ArrayView& in1, const ArrayView& in2, const ArrayView& out,
+                        ScalarType R) {
+  Lowering L;
+  L.rank = static_cast<int>(in1.shape.size());
+  L.result = R;
+  L.x = &in1;
+  L.k = &in2;
+  L.out = out;
+  return L;
+}
+
 // Fill in the geometry of a FilterProblem for one (x part, k part) pair.
 FilterProblem make_problem(const Lowering& L, const Part& xp, const Part& kp, const Part& op) {
   FilterProblem p;
@@ -646,12 +658,7 @@ Choice choose(const Lowering& L) {
 // reverses and conjugates the result), which is reproduced literally.
 Lowering convolve_lowering(const ArrayView& in1, const ArrayView& in2, const ArrayView& out,
                            Mode mode, bool correlate, ScalarType R) {
-  Lowering L;
-  L.rank = static_cast<int>(in1.shape.size());
-  L.result = R;
-  L.x = &in1;
-  L.k = &in2;
-  L.out = out;
+  Lowering L = start_lowering(in1, in2, out, R);
   bool swapped = mode == Mode::valid && L.rank > 0 && valid_swap(in1.shape, in2.shape, all_axes(L.rank));
   if (swapped) std::swap(L.x, L.k);
   L.kernel_conj = correlate;
@@ -703,12 +710,7 @@ void filter2d_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& 
   if (!std::isfinite(fill.real()) && is_integer_like(R))
     throw InvalidArgument("fillvalue: a non-finite value cannot be converted to the result dtype " +
                           std::string(scalar_type_name(R)));
-  Lowering L;
-  L.rank = 2;
-  L.result = R;
-  L.x = &in1;
-  L.k = &in2;
-  L.out = out;
+  Lowering L = start_lowering(in1, in2, out, R);
   L.boundary = boundary;
   L.fill = fill;
   L.padding_is_term = true;
@@ -742,12 +744,7 @@ void fft_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& out, 
   const auto shape = output_shape(f, in1.shape, in2.shape, mode, given_axes);
   check_out(out, shape, R, in1, in2);
   if (numel(in1.shape) == 0 || numel(in2.shape) == 0) return;  // scipy returns an empty array
-  Lowering L;
-  L.rank = static_cast<int>(in1.shape.size());
-  L.result = R;
-  L.x = &in1;
-  L.k = &in2;
-  L.out = out;
+  Lowering L = start_lowering(in1, in2, out, R);
   if (L.rank == 0) {
     execute(L, Method::direct);
     return;
