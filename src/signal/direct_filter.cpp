@@ -443,7 +443,7 @@ double direct_filter_cost_seconds(const FilterProblem& p) {
   double outer_k = 1;
   for (int d = 0; d + 2 < p.rank; ++d) outer_k *= static_cast<double>(p.k_shape[d]);
   const double rate = (p.acc == Acc::f32 ? 100e9 : p.acc == Acc::f64 ? 50e9 : 4e9) /
-                      (outer_k > 1 ? 2.5 : 1.0);
+                      (outer_k > 1 ? 5.0 : 1.0);
   return outs * ksize / rate + outs * 0.5e-9;
 }
 
