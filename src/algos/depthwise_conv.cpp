@@ -85,7 +85,7 @@ class DepthwiseConv final : public Algorithm {
              " input channels (depthwise needs 1)";
     for (int j = 0; j < 3; ++j)
       if (p.pad_after[j] < 0) return "negative trailing padding";
-    return {};
+    return shifted_layout_declines(p);
   }
 
   std::shared_ptr<void> prepare(const ConvProblem& p, Direction) const override {

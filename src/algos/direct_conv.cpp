@@ -235,7 +235,7 @@ class DirectConv final : public Algorithm {
     if (d != Direction::forward) return "forward only";
     for (int j = 0; j < 3; ++j)
       if (p.pad_after[j] < 0) return "negative trailing padding";
-    return {};
+    return shifted_layout_declines(p);
   }
 
   std::string not_preferred(const ConvProblem& p, Direction) const override {

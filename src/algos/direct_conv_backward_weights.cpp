@@ -132,7 +132,7 @@ class DirectConvBackwardWeights final : public Algorithm {
     if (d != Direction::backward_weights) return "backward-weights only";
     for (int j = 0; j < 3; ++j)
       if (p.pad_after[j] < 0) return "negative trailing padding";
-    return {};
+    return shifted_layout_declines(p);
   }
 
   std::string not_preferred(const ConvProblem& p, Direction) const override {

@@ -162,8 +162,12 @@ class GemmConvBackwardWeights final : public Algorithm {
  public:
   const char* name() const override { return "gemm_bwd_weights"; }
 
-  std::string declines(const ConvProblem&, Direction d) const override {
+  std::string declines(const ConvProblem& p, Direction d) const override {
     if (d != Direction::backward_weights) return "backward-weights only";
+    // The column matrix (reduction × output positions per image) must be addressable.
+    const double cols = static_cast<double>(p.groups) * static_cast<double>(p.in_channels_per_group()) *
+                        static_cast<double>(p.kernel_spatial()) * static_cast<double>(p.out_spatial());
+    if (cols > 4e12) return "the column matrix would exceed 4e12 elements";
     return {};
   }
 

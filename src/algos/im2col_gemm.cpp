@@ -190,8 +190,14 @@ class Im2colGemm final : public Algorithm {
  public:
   const char* name() const override { return "im2col_gemm"; }
 
-  std::string declines(const ConvProblem&, Direction d) const override {
+  std::string declines(const ConvProblem& p, Direction d) const override {
     if (d != Direction::forward) return "forward only";
+    // Packed weights (groups · padded rows · reduction) and panel buffers must be addressable.
+    const double packed = static_cast<double>(p.groups) *
+                          static_cast<double>(p.out_channels_per_group() + 32) *
+                          static_cast<double>(p.in_channels_per_group()) *
+                          static_cast<double>(p.kernel_spatial());
+    if (packed > 4e12) return "packed weights would exceed 4e12 elements";
     return {};
   }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <string>
 #include <vector>
 
 #include "convkit/conv.hpp"
@@ -32,6 +33,26 @@ struct Geometry {
   std::int64_t qext;               // extended output positions: q in [0, qext)
   std::int64_t cstride;            // elements per channel in the shifted copy
 };
+
+/// Why the stride-phase layout cannot serve p (empty if it can): it keeps one phase plane per
+/// combination of stride phases, lists every kernel tap and copies the padded input, so
+/// extreme strides, kernels or inputs (valid problems, but absurd for this layout) would
+/// overflow its size arithmetic or allocate without bound. Checked before geometry() runs.
+inline std::string shifted_layout_declines(const ConvProblem& p) {
+  double phases = 1, taps = 1, padded = 1;
+  for (int j = 0; j < 3; ++j) {
+    phases *= static_cast<double>(p.stride[j]);
+    taps *= static_cast<double>(p.kernel[j]);
+    padded *= static_cast<double>(p.in[j] + p.pad_before[j] + p.pad_after[j]) +
+              static_cast<double>(p.stride[j]);
+  }
+  if (phases > 64) return "stride product " + std::to_string(static_cast<long long>(phases)) +
+                          " (> 64 phase planes)";
+  if (taps > 65536) return "more than 65536 kernel taps";
+  if (padded * static_cast<double>(p.in_channels_per_group()) > 4e9)
+    return "the padded input copy would exceed 4e9 elements per image";
+  return {};
+}
 
 /// The layout for problem p with tiles of nr extended positions.
 inline Geometry geometry(const ConvProblem& p, std::int64_t nr) {

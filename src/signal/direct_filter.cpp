@@ -151,6 +151,8 @@ Rank1<A> factor_rank1(const FilterProblem& q, const A* k, std::int64_t kh, std::
     if (integer) {
       for (std::int64_t j = 0; j < kw; ++j) f.v[j] = k[i0 * kw + j];
       f.g = piv;
+      // The exact test below works on int64 values: larger taps (uint64 data) never qualify.
+      if (!(kmax < A(4611686018427387904.0))) return f;
       double su = 0, sv = 0;
       for (std::int64_t i = 0; i < kh; ++i)
         for (std::int64_t j = 0; j < kw; ++j) {

@@ -672,7 +672,7 @@ Lowering convolve_lowering(const ArrayView& in1, const ArrayView& in2, const Arr
   if (swapped && correlate) {
     // scipy: reverse_and_conj(correlate(in2, in1))
     L.out_conj = true;
-    for (int d = 0; d < L.rank; ++d) {
+    for (int d = 0; d < L.rank && L.out.data; ++d) {  // (no data: explain's geometry only)
       L.out.data = static_cast<char*>(L.out.data) +
                    (L.out.shape[d] - 1) * L.out.strides[d] * static_cast<std::int64_t>(scalar_type_size(L.out.type));
       L.out.strides[d] = -L.out.strides[d];
@@ -847,6 +847,8 @@ std::string explain(Function f, const ArrayView& in1, const ArrayView& in2, Mode
   const ScalarType R = result_type(f, in1.type, in2.type);
   const auto shape = output_shape(f, in1.shape, in2.shape, mode);
   s << "result " << scalar_type_name(R) << " " << shape_str(shape);
+  if (numel(in1.shape) == 0 || numel(in2.shape) == 0 || in1.shape.size() != shape.size())
+    return s.str() + "; empty input: nothing to compute";
   const bool correlate = f == Function::correlate || f == Function::correlate2d;
   ArrayView out = ArrayView::contiguous(nullptr, R, shape);
   Lowering L = convolve_lowering(in1, in2, out, mode, correlate, R);
