@@ -11,6 +11,7 @@
 //     for every direction, with strided / negative-stride input views.
 // Built with clang -fsanitize=fuzzer,address,undefined by scripts/fuzz; replayed over the
 // seed corpus by replay_main.cpp as an ordinary test.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -104,9 +105,10 @@ std::string pick_algorithm(FuzzInput& in) {
   return "";
 }
 
+// Backing elements a (possibly strided) tensor of `shape` may need: empty extents count as 1.
 std::int64_t count(const std::vector<std::int64_t>& shape) {
   double n = 1;
-  for (auto e : shape) n *= static_cast<double>(e);
+  for (auto e : shape) n *= static_cast<double>(std::max<std::int64_t>(e, 1));
   return n > 1e15 ? std::numeric_limits<std::int64_t>::max() : static_cast<std::int64_t>(n);
 }
 
@@ -216,14 +218,22 @@ void plan_and_check(const ConvProblem& p, Direction dir, const std::string& algo
     std::fprintf(stderr, "plan %s %s algorithm '%s'\n", direction_name(dir), p.to_string().c_str(),
                  algorithm.c_str());
   // Finding 1: the shifted layout of the direct algorithms (shifted_layout.hpp geometry())
-  // multiplies the strides unchecked (signed overflow), sizes per-phase tables by their product
-  // and lists every kernel tap (std::bad_alloc / out-of-memory for huge strides or kernels).
-  double phases = 1, taps = 1;
+  // multiplies the strides unchecked (signed overflow), sizes per-phase tables by their product,
+  // lists every kernel tap and copies the whole padded input: std::bad_alloc / out-of-memory,
+  // or seconds to minutes for problems of a few multiply-adds, when strides, kernels or
+  // paddings/dilations are huge.
+  double phases = 1, taps = 1, padded = 1;
   for (int j = 0; j < 3; ++j) {
     phases *= static_cast<double>(p.stride[j]);
     taps *= static_cast<double>(p.kernel[j]);
+    padded *= static_cast<double>(p.in[j]) + static_cast<double>(p.pad_before[j]) + static_cast<double>(p.pad_after[j]);
   }
-  if ((phases > 1e6 || taps > 1e6) && convkit_fuzz::avoid("shifted-layout-size")) return;
+  if ((phases > 1e4 || taps > 1e5 || padded > 1e5) && convkit_fuzz::avoid("shifted-layout-size")) return;
+  // Finding 2: im2col_gemm's workspace_bytes_per_thread() overflows (signed) for huge channel
+  // counts, e.g. out_channels = 2^59 with groups = 2 (auto planning calls it).
+  if ((p.out_channels > (std::int64_t{1} << 32) || p.in_channels > (std::int64_t{1} << 32)) &&
+      convkit_fuzz::avoid("gemm-workspace-overflow"))
+    return;
   try {
     ConvPlan plan(p, dir, PlanOptions{algorithm});
     (void)plan.explain();
