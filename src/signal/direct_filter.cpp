@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -51,21 +50,6 @@ FilterProblem as_planar(const FilterProblem& p) {
   return q;
 }
 
-// A run of output columns of one work item. In-place segments cover columns whose input
-// window lies inside the input along the last dimension and are a whole number of kernel
-// blocks, so the micro-kernel reads existing rows straight from the caller's array; the other
-// segments (the borders, or everything when the input's type or stride differs from the
-// accumulator's) read gathered rows.
-struct Segment {
-  std::int64_t x0;     // first output column
-  std::int64_t width;  // columns computed (multiple of the kernel block)
-  std::int64_t n;      // columns stored (≤ width)
-  bool in_place;
-};
-
-std::vector<Segment> column_segments(const FilterProblem& q, const struct Tiling& t, int block,
-                                     Scalar acc_scalar);
-
 template <typename A>
 constexpr Scalar acc_scalar() {
   return std::is_same_v<A, float> ? Scalar::f32 : std::is_same_v<A, double> ? Scalar::f64 : Scalar::i64;
@@ -84,7 +68,6 @@ const FilterKernel<A>& kernel_for(const FilterKernels& ks) {
 struct Tiling {
   std::int64_t rows;    // R: output rows per item
   std::int64_t width;   // W: output columns per item (multiple of the kernel block)
-  std::int64_t chunks;  // column chunks per row
   std::int64_t ld_ext;  // elements per gathered row
 };
 
@@ -98,13 +81,27 @@ Tiling choose_tiling(const FilterProblem& q, int block, int elem_bytes) {
   // stream through memory, which the hardware prefetchers follow; narrower chunks would
   // interleave R + kh - 1 short streams. A single row (1-D signals) is cut into 32 KB chunks.
   const std::int64_t max_w = (oh == 1 ? 32768 : 16384) / elem_bytes;
-  t.chunks = std::max<std::int64_t>(1, (ow + max_w - 1) / max_w);
-  std::int64_t w = (ow + t.chunks - 1) / t.chunks;
+  const std::int64_t chunks = std::max<std::int64_t>(1, (ow + max_w - 1) / max_w);
+  const std::int64_t w = (ow + chunks - 1) / chunks;
   t.width = (w + block - 1) / block * block;
   t.ld_ext = (t.width + kw - 1 + 15) / 16 * 16;
-  (void)kh;
   return t;
 }
+
+// A run of output columns of one work item. In-place segments cover columns whose input
+// window lies inside the input along the last dimension and are a whole number of kernel
+// blocks, so the micro-kernel reads existing rows straight from the caller's array; the other
+// segments (the borders, or everything when the input's type or stride differs from the
+// accumulator's) read gathered rows.
+struct Segment {
+  std::int64_t x0;     // first output column
+  std::int64_t width;  // columns computed (multiple of the kernel block)
+  std::int64_t n;      // columns stored (≤ width)
+  bool in_place;
+};
+
+std::vector<Segment> column_segments(const FilterProblem& q, const Tiling& t, int block,
+                                     Scalar acc_scalar);
 
 template <typename F>
 void with_acc(Acc a, F&& f) {
@@ -230,13 +227,13 @@ void run_direct(const FilterProblem& p0) {
     out_bytes *= static_cast<double>(q.out_shape[d]);
   }
   // Outputs much larger than the last-level cache are streamed past it.
-  q.nontemporal = out_bytes > 64.0 * 1024 * 1024 / 2 && !std::getenv("CK_NO_NT");
+  q.nontemporal = out_bytes > 64.0 * 1024 * 1024 / 2;
   const auto isa = convkit::detail::active_isa();
   const FilterKernel<A>& kern = kernel_for<A>(filter_kernels(isa));
   convkit::detail::note_isa_run(isa);
 
   const std::int64_t kh = q.k_shape[r - 2], kw = q.k_shape[r - 1];
-  const std::int64_t oh = q.out_shape[r - 2], ow = q.out_shape[r - 1];
+  const std::int64_t oh = q.out_shape[r - 2];
   std::int64_t k_total = 1, outer_out = 1, outer_k = 1;
   for (int d = 0; d < r; ++d) k_total *= q.k_shape[d];
   for (int d = 0; d < r - 2; ++d) {
