@@ -24,6 +24,7 @@
 //     (ac - bd, ad + bc) as separate sums, which is what makes NaN/Inf classification
 //     well-defined; with the "non-finite" flag the inputs hold NaN/Inf and direct results are
 //     checked for the same NaN/Inf pattern.
+// Each input also caps the kernels' ISA (CONVKIT_MAX_ISA) to avx512, avx2, generic or none.
 // Built with clang -fsanitize=fuzzer,address,undefined by scripts/fuzz; replayed over the
 // seed corpus by replay_main.cpp as an ordinary test.
 #include <algorithm>
@@ -624,6 +625,14 @@ void parse_strings(FuzzInput& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzInput in(data, size);
+  // The ISA path of the direct and FFT kernels, from a hash of the whole input (so the byte
+  // stream the cases are drawn from, and the seed corpus, keep their meaning).
+  static const char* const kIsaCaps[] = {"avx512", "avx2", "generic"};
+  const unsigned isa = static_cast<unsigned>(FuzzInput(data, size).seed_from_rest() >> 60) % 4;
+  if (isa < 3)
+    setenv("CONVKIT_MAX_ISA", kIsaCaps[isa], 1);
+  else
+    unsetenv("CONVKIT_MAX_ISA");
   parse_strings(in);
   run_case(in);
   return 0;

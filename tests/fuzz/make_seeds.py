@@ -68,6 +68,29 @@ def signal_seeds():
         write("signal", name, head, n, 2000 + i)
 
 
+def fft_seeds():
+    # Byte 0: ISA cap (0 avx512, 1 avx2, 2 generic, 3 unset); byte 1: double when odd;
+    # byte 2: family (mod 5: 0, 1 complex; 2, 3 real rank 1-3; 4 four-step); then per length
+    # a kind byte (mod 4: short, medium, small-prime product, prime << k) and its draws.
+    cases = [
+        ("complex-short-f32", [0, 0, 0, 0, 17, 1, 0, 0], 40),
+        ("complex-prime-f64", [1, 1, 1, 3, 25, 2, 1, 1, 0], 40),
+        ("complex-medium-generic", [2, 0, 0, 1, 0x39, 0x05, 1, 0, 1], 40),
+        ("complex-bad-length", [0, 0, 0, 0, 17, 64, 0], 40),
+        ("real-1d-composite", [0, 1, 2, 0, 2, 2, 1, 2, 4, 1, 0, 0], 40),
+        ("real-2d", [1, 0, 3, 1, 0, 9, 1, 0, 12, 1, 0], 40),
+        ("real-3d-f64", [2, 1, 2, 2, 0, 4, 1, 0, 5, 1, 0, 6, 1, 0], 40),
+        ("irfft-odd", [3, 0, 2, 0, 0, 20, 1, 1], 40),
+        ("four-step-f32", [0, 0, 4, 77, 0], 40),
+        ("four-step-f64", [1, 1, 4, 200, 1], 40),
+        ("empty", [], 0),
+        ("random", [], 120),
+    ]
+    for i, (name, head, n) in enumerate(cases):
+        write("fft", name, head, n, 3000 + i)
+
+
 if __name__ == "__main__":
     conv_seeds()
     signal_seeds()
+    fft_seeds()
