@@ -112,8 +112,9 @@ void gather_row(const ConvProblem& p, const View5& x, std::int64_t n, std::int64
       return;
     }
     const T* row = x.at<const T>(n, c, sd, sh, 0);
-    std::int64_t iw = ow * st + off[2];
-    for (std::int64_t q = 0; q < seg; ++q, iw += st) {
+    const std::int64_t iw0 = ow * st + off[2];
+    for (std::int64_t q = 0; q < seg; ++q) {
+      const std::int64_t iw = iw0 + q * st;  // (no step past the last window: strides can be huge)
       if (static_cast<std::uint64_t>(iw) < static_cast<std::uint64_t>(in_w)) {
         put(j + q, row[iw * sx]);
       } else {

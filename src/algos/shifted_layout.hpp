@@ -12,9 +12,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "convkit/conv.hpp"
@@ -46,8 +47,11 @@ inline std::string shifted_layout_declines(const ConvProblem& p) {
     padded *= static_cast<double>(p.in[j] + p.pad_before[j] + p.pad_after[j]) +
               static_cast<double>(p.stride[j]);
   }
-  if (phases > 64) return "stride product " + std::to_string(static_cast<long long>(phases)) +
-                          " (> 64 phase planes)";
+  if (phases > 64) {  // (phases may exceed the int64 range: printed from the double)
+    char text[64];
+    std::snprintf(text, sizeof text, "stride product %.0f (> 64 phase planes)", phases);
+    return text;
+  }
   if (taps > 65536) return "more than 65536 kernel taps";
   if (padded * static_cast<double>(p.in_channels_per_group()) > 4e9)
     return "the padded input copy would exceed 4e9 elements per image";

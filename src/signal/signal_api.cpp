@@ -56,6 +56,13 @@ const char* method_name(Method m) {
   return m == Method::direct ? "direct" : m == Method::fft ? "fft" : "auto";
 }
 
+namespace {
+const char* function_name(Function f) {
+  static const char* const names[] = {"convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve", "oaconvolve"};
+  return names[static_cast<int>(f)];
+}
+}  // namespace
+
 ArrayView ArrayView::contiguous(void* data, ScalarType type, std::vector<std::int64_t> shape) {
   ArrayView v;
   v.data = data;
@@ -696,20 +703,10 @@ void convolve_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& 
   execute(L, method);
 }
 
-void filter2d_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& out, Mode mode,
-                   Boundary boundary, std::complex<double> fill, bool correlate) {
-  check_view(in1, "in1");
-  check_view(in2, "in2");
-  const Function f = correlate ? Function::correlate2d : Function::convolve2d;
-  const ScalarType R = result_type(f, in1.type, in2.type);
-  const auto shape = output_shape(f, in1.shape, in2.shape, mode);
-  check_out(out, shape, R, in1, in2);
-  if (fill.imag() != 0 && !is_complex(R))
-    throw InvalidArgument("fillvalue: " + std::to_string(fill.real()) + "+" + std::to_string(fill.imag()) +
-                          "j is complex but the result dtype is " + scalar_type_name(R));
-  if (!std::isfinite(fill.real()) && is_integer_like(R))
-    throw InvalidArgument("fillvalue: a non-finite value cannot be converted to the result dtype " +
-                          std::string(scalar_type_name(R)));
+/// The lowering of convolve2d/correlate2d (the output may be a null-data view, for explain).
+Lowering filter2d_lowering(const ArrayView& in1, const ArrayView& in2, const ArrayView& out, Mode mode,
+                           Boundary boundary, std::complex<double> fill, bool correlate) {
+  const ScalarType R = out.type;
   Lowering L = start_lowering(in1, in2, out, R);
   L.boundary = boundary;
   L.fill = fill;
@@ -724,13 +721,31 @@ void filter2d_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& 
     else if (mode == Mode::same) L.base[d] = correlate ? -((K - 1) / 2) : (K - 1) / 2 - (K - 1);
     else L.base[d] = 0;
   }
-  if (swapped && correlate) {  // scipy: correlate2d(in2, in1)[::-1, ::-1], not conjugated
+  if (swapped && correlate && L.out.data) {  // scipy: correlate2d(in2, in1)[::-1, ::-1], not conjugated
     for (int d = 0; d < 2; ++d) {
       L.out.data = static_cast<char*>(L.out.data) +
                    (L.out.shape[d] - 1) * L.out.strides[d] * static_cast<std::int64_t>(scalar_type_size(L.out.type));
       L.out.strides[d] = -L.out.strides[d];
     }
   }
+  return L;
+}
+
+void filter2d_impl(const ArrayView& in1, const ArrayView& in2, const ArrayView& out, Mode mode,
+                   Boundary boundary, std::complex<double> fill, bool correlate) {
+  check_view(in1, "in1");
+  check_view(in2, "in2");
+  const Function f = correlate ? Function::correlate2d : Function::convolve2d;
+  const ScalarType R = result_type(f, in1.type, in2.type);
+  const auto shape = output_shape(f, in1.shape, in2.shape, mode);
+  check_out(out, shape, R, in1, in2);
+  if (fill.imag() != 0 && !is_complex(R))
+    throw InvalidArgument("fillvalue: " + std::to_string(fill.real()) + "+" + std::to_string(fill.imag()) +
+                          "j is complex but the result dtype is " + scalar_type_name(R));
+  if (!std::isfinite(fill.real()) && is_integer_like(R))
+    throw InvalidArgument("fillvalue: a non-finite value cannot be converted to the result dtype " +
+                          std::string(scalar_type_name(R)));
+  Lowering L = filter2d_lowering(in1, in2, out, mode, boundary, fill, correlate);
   const Method method = choose(L).method;
   check_workspace(L, method);
   execute(L, method);
@@ -784,7 +799,7 @@ std::vector<std::int64_t> output_shape(Function f, const std::vector<std::int64_
     case Function::convolve2d:
     case Function::correlate2d:
       if (in1.size() != 2)
-        throw ShapeError(std::string(f == Function::convolve2d ? "convolve2d" : "correlate2d") +
+        throw ShapeError(std::string(function_name(f)) +
                          " inputs must both be 2-D arrays; got shapes " + shape_str(in1) + " and " +
                          shape_str(in2));
       [[fallthrough]];
@@ -843,6 +858,14 @@ std::string explain(Function f, const ArrayView& in1, const ArrayView& in2, Mode
                     Method method, Boundary boundary) {
   check_view(in1, "in1");
   check_view(in2, "in2");
+  const bool fixed_fft = f == Function::fftconvolve || f == Function::oaconvolve;
+  if ((f == Function::convolve2d || f == Function::correlate2d) && method != Method::automatic)
+    throw InvalidArgument(std::string("method: ") + function_name(f) +
+                          " has no method argument (it always chooses automatically), so explain "
+                          "accepts only method 'auto' for it, got '" + method_name(method) + "'");
+  if (fixed_fft && method == Method::direct)
+    throw InvalidArgument(std::string("method: ") + function_name(f) +
+                          " always uses the FFT, so explain accepts only method 'auto' or 'fft' for it, got 'direct'");
   std::ostringstream s;
   const ScalarType R = result_type(f, in1.type, in2.type);
   const auto shape = output_shape(f, in1.shape, in2.shape, mode);
@@ -850,9 +873,10 @@ std::string explain(Function f, const ArrayView& in1, const ArrayView& in2, Mode
   if (numel(in1.shape) == 0 || numel(in2.shape) == 0 || in1.shape.size() != shape.size())
     return s.str() + "; empty input: nothing to compute";
   const bool correlate = f == Function::correlate || f == Function::correlate2d;
+  const bool fn2d = f == Function::convolve2d || f == Function::correlate2d;
   ArrayView out = ArrayView::contiguous(nullptr, R, shape);
-  Lowering L = convolve_lowering(in1, in2, out, mode, correlate, R);
-  L.boundary = boundary;
+  Lowering L = fn2d ? filter2d_lowering(in1, in2, out, mode, boundary, 0.0, correlate)
+                    : convolve_lowering(in1, in2, out, mode, correlate, R);
   if (f == Function::fftconvolve || f == Function::oaconvolve) {
     method = Method::fft;
     s << "; method fft (requested by the function)";

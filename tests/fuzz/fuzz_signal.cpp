@@ -508,10 +508,12 @@ void run_case(FuzzInput& in) {
        convkit_fuzz::avoid("explain-null-offset")) ||
       (fft_fn && convkit_fuzz::avoid("explain-fft-empty") &&
        (std::find(s1.begin(), s1.end(), 0) != s1.end() || std::find(s2.begin(), s2.end(), 0) != s2.end()));
+  std::string explanation;  // (the 2-D functions have no method argument: auto decides)
   try {
-    if (!explain_known_ub) (void)explain(f, a1.view, a2.view, mode, method, boundary);
+    if (!explain_known_ub) explanation = explain(f, a1.view, a2.view, mode, method, boundary);
   } catch (const Error&) {
   }
+  if (fn2d) chosen = explanation.find("method fft") != std::string::npos ? Method::fft : Method::direct;
 
   try {
     switch (f) {

@@ -1343,7 +1343,7 @@ def test_explain_names_method(make_rng):
     s = cks.explain("convolve", *large, "same")
     assert cks.choose_conv_method(*large, "same") in s.lower(), s
     for fn in ("convolve2d", "correlate2d"):
-        s = cks.explain(fn, large[0], small[1].reshape(1, 3), "same", "direct", "symm")
+        s = cks.explain(fn, large[0], small[1].reshape(1, 3), "same", "auto", "symm")
         assert isinstance(s, str) and s
     for fn in ("fftconvolve", "oaconvolve"):
         s = cks.explain(fn, *large, "full", "fft")
@@ -1351,6 +1351,22 @@ def test_explain_names_method(make_rng):
     assert cks.choose_conv_method(*small) in ("direct", "fft")
     best, times = cks.choose_conv_method(*small, measure=True)
     assert best in ("direct", "fft") and set(times) == {"direct", "fft"}
+
+
+def test_explain_matches_what_the_call_runs(make_rng):
+    # convolve2d/correlate2d take no method and choose automatically: explain says what they
+    # run (an FFT for a large kernel) and refuses a method they would ignore.
+    rng = make_rng()
+    image, kernel = rng.standard_normal((400, 400)), rng.standard_normal((41, 41))
+    for fn in ("convolve2d", "correlate2d"):
+        assert "method fft" in cks.explain(fn, image, kernel, "same"), fn
+        assert "method direct" in cks.explain(fn, image, kernel[:3, :3], "same"), fn
+        for method in ("direct", "fft"):
+            with pytest.raises(ValueError, match="method.*" + fn + ".*'auto'"):
+                cks.explain(fn, image, kernel, "same", method)
+    for fn in ("fftconvolve", "oaconvolve"):
+        with pytest.raises(ValueError, match="method.*always uses the FFT"):
+            cks.explain(fn, image, kernel, "same", "direct")
 
 
 # ---- 9. hypothesis ----------------------------------------------------------------------------
