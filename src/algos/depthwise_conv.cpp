@@ -4,8 +4,11 @@
 // One work item is one (image, input channel): the channel is rewritten into the stride-phase
 // layout (src/algos/shifted_layout.hpp) in the thread's own scratch, each of its output
 // channels is computed over all extended positions by the depthwise micro-kernel (tap weights
-// in registers), and the real outputs are copied out with the bias. Nothing is shared between
-// items, so results do not depend on the thread count.
+// in registers, bias as the initial sum), and the real outputs are copied out. With zero
+// padding the layout's borders are zeroed once per thread and each item only copies its input
+// rows in (vectorised row copies: on small planes the copies outweigh the
+// multiply-adds; stride phases are split and channels-last rows gathered by the same vector
+// copies). Nothing is shared between items, so results do not depend on the thread count.
 #include <algorithm>
 #include <string>
 
@@ -37,38 +40,82 @@ struct State {
   std::int64_t len;  // extended positions rounded up to the kernel's block
 };
 
+// Whether channel planes can be laid out by copying input rows into a layout whose borders
+// stay zero: zero padding (or none) and no cropping (negative padding).
+bool rows_copy_in(const ConvProblem& p) {
+  bool padded = false;
+  for (int j = 0; j < 3; ++j) {
+    if (p.pad_before[j] < 0 || p.pad_after[j] < 0) return false;
+    padded = padded || p.pad_before[j] != 0 || p.pad_after[j] != 0;
+  }
+  return !padded || p.padding_mode == PaddingMode::zeros;
+}
+
+// Positions [lo, hi) of a phase-plane axis (stride s, phase a, leading padding pb, input size
+// in, lq positions) that read the input; the others read padding.
+void interior(std::int64_t s, std::int64_t a, std::int64_t pb, std::int64_t in, std::int64_t lq,
+              std::int64_t* lo, std::int64_t* hi) {
+  *lo = std::min(lq, pb - a <= 0 ? std::int64_t{0} : (pb - a + s - 1) / s);
+  *hi = std::max(*lo, std::min(lq, (in + pb - a + s - 1) / s));
+}
+
+// The channel's interior into the phase planes (the zero borders are already in place):
+// one row-copy call per (phase, depth) covering every row that reads the input.
+template <typename T>
+void copy_channel_in(const ConvProblem& p, const Geometry& g, const DwconvKernel<T>& uk, const View5& x,
+                     std::int64_t n, std::int64_t c, T* dst) {
+  for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
+    for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
+      for (std::int64_t a2 = 0; a2 < p.stride[2]; ++a2) {
+        const std::int64_t phase = (a0 * p.stride[1] + a1) * p.stride[2] + a2;
+        if (!g.phase_used[static_cast<std::size_t>(phase)]) continue;
+        std::int64_t lo[3], hi[3];
+        const std::int64_t a[3] = {a0, a1, a2};
+        for (int j = 0; j < 3; ++j) interior(p.stride[j], a[j], p.pad_before[j], p.in[j], g.Lq[j], &lo[j], &hi[j]);
+        if (lo[1] == hi[1] || lo[2] == hi[2]) continue;
+        for (std::int64_t i0 = lo[0]; i0 < hi[0]; ++i0)
+          uk.copy_rows(hi[1] - lo[1], hi[2] - lo[2],
+                       x.at<const T>(n, c, i0 * p.stride[0] + a0 - p.pad_before[0],
+                                     lo[1] * p.stride[1] + a1 - p.pad_before[1],
+                                     lo[2] * p.stride[2] + a2 - p.pad_before[2]),
+                       p.stride[1] * x.stride[3], p.stride[2] * x.stride[4],
+                       dst + phase * g.plane + (i0 * g.Lq[1] + lo[1]) * g.Lq[2] + lo[2], g.Lq[2], 1);
+      }
+}
+
 template <typename T>
 void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const DwconvKernel<T>& uk = kernel_for<T>(st.isa);
   const Geometry& g = st.geo;
   const std::int64_t Kg = p.out_channels_per_group(), taps = p.kernel_spatial();
-  const std::int64_t k12 = p.kernel[1] * p.kernel[2];
-  const std::int64_t ys = a.y.stride[4];
+  const bool fast_in = rows_copy_in(p);
+  const std::int64_t ws[3] = {a.w.stride[2], a.w.stride[3], a.w.stride[4]};
   parallel_for(p.batch * p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
     // Per thread: the channel's shifted copy, one output row of extended positions, weights.
     T* xs = static_cast<T*>(thread_scratch(
         static_cast<std::size_t>(g.cstride + st.len + taps) * sizeof(T)));
     T* out = xs + g.cstride;
     T* w = out + st.len;
+    // Row copies overwrite only the interior, so the zero borders are written once per chunk.
+    if (fast_in) std::fill(xs, xs + g.cstride, T(0));
     for (std::int64_t item = begin; item < end; ++item) {
       const std::int64_t n = item / p.in_channels, c = item % p.in_channels;
-      build_shifted_channel<T>(p, g, a.x, n, c, xs);
+      if (fast_in)
+        copy_channel_in<T>(p, g, uk, a.x, n, c, xs);
+      else
+        build_shifted_channel<T>(p, g, a.x, n, c, xs);
       for (std::int64_t kk = 0; kk < Kg; ++kk) {
         const std::int64_t k = c * Kg + kk;
-        for (std::int64_t t = 0; t < taps; ++t)
-          w[t] = *a.w.at<const T>(k, 0, t / k12, (t / p.kernel[2]) % p.kernel[1], t % p.kernel[2]);
-        uk.run(st.len, taps, g.taps.data(), xs, w, out);
+        const T* wk = a.w.at<const T>(k, 0, 0, 0, 0);
+        std::int64_t t = 0;
+        for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
+          for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
+            for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2) w[t++] = wk[t0 * ws[0] + t1 * ws[1] + t2 * ws[2]];
         const T bias = a.bias ? *a.bias->at<const T>(k) : T(0);
+        uk.run(st.len, taps, g.taps.data(), xs, w, bias, out);
         for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0)
-          for (std::int64_t o1 = 0; o1 < p.out[1]; ++o1) {
-            const T* src = out + (o0 * g.Lq[1] + o1) * g.Lq[2];
-            T* dst = a.y.at<T>(n, k, o0, o1, 0);
-            if (ys == 1) {
-              for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) dst[o2] = src[o2] + bias;
-            } else {
-              for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) dst[o2 * ys] = src[o2] + bias;
-            }
-          }
+          uk.copy_rows(p.out[1], p.out[2], out + o0 * g.Lq[1] * g.Lq[2], g.Lq[2], 1,
+                       a.y.at<T>(n, k, o0, 0, 0), a.y.stride[3], a.y.stride[4]);
       }
     }
   });

@@ -1,10 +1,13 @@
 // src/kernels/dwconv/dwconv_kernels.hpp — depthwise-convolution micro-kernel tables, per ISA.
 //
 // A micro-kernel computes one channel's row of extended positions:
-//   out[q] = Σ_t w[t] · x[q + taps[t]]   for q in [0, len), len a multiple of `block`,
+//   out[q] = bias + Σ_t w[t] · x[q + taps[t]]   for q in [0, len), len a multiple of `block`,
 // on the shifted layout (src/algos/shifted_layout.hpp). The tap weights stay in registers and
 // NV vectors of outputs are accumulated at a time, so there is no tile buffer and no per-tile
 // bookkeeping: depthwise layers are limited by loads, not by multiply-adds.
+// copy_rows moves a 2-D block of rows (the input rows into the layout, the output rows out of
+// it): on small planes these copies, not the multiply-adds, are most of the work, so they are
+// vectorised per ISA too (AVX-512: masked loads/stores, no scalar tail).
 #pragma once
 
 #include <cstdint>
@@ -15,11 +18,21 @@ namespace convkit::detail {
 
 template <typename T>
 using DwconvUkernel = void (*)(std::int64_t len, std::int64_t ntaps, const std::int64_t* taps,
-                               const T* x, const T* w, T* out);
+                               const T* x, const T* w, T bias, T* out);
+
+/// dst[r * dst_stride + i * dst_step] = src[r * src_stride + i * src_step] for r < rows,
+/// i < len (no overlap; steps and strides of either sign). Unit steps are masked vector copies, a
+/// source step of 2 (stride-2 phase split) is a vector de-interleave, other steps gather or
+/// scatter.
+template <typename T>
+using DwconvCopyRows = void (*)(std::int64_t rows, std::int64_t len, const T* src,
+                                std::int64_t src_stride, std::int64_t src_step, T* dst,
+                                std::int64_t dst_stride, std::int64_t dst_step);
 
 template <typename T>
 struct DwconvKernel {
   DwconvUkernel<T> run;
+  DwconvCopyRows<T> copy_rows;
   int block;  // positions per iteration (NV · lanes)
   const char* name;  // e.g. "f32_dwconv_64__avx512"
 };
