@@ -17,6 +17,7 @@
 #include "algos/shifted_layout.hpp"
 #include "core/arena.hpp"
 #include "core/dtype_dispatch.hpp"
+#include "core/padding.hpp"
 #include "core/threading.hpp"
 #include "kernels/dwconv/dwconv_kernels.hpp"
 
@@ -121,6 +122,119 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   });
 }
 
+// ---- channels-last (NHWC) path: vectors over channels -------------------------------------
+
+constexpr std::int64_t kClChunk = 64;  // channels per work item (a multiple of every lane count)
+
+// Whether the channels-last kernel runs: multiplier 1 and channel-contiguous views.
+bool channels_last_path(const ConvProblem& p, const ConvArgs& a) {
+  return p.layout == Layout::channels_last && p.out_channels_per_group() == 1 && a.x.stride[1] == 1 &&
+         a.y.stride[1] == 1;
+}
+
+std::size_t channels_last_scratch_bytes(const ConvProblem& p) {
+  const std::int64_t taps = p.kernel_spatial();
+  return static_cast<std::size_t>(kClChunk * (taps + 1) + 16) * dtype_size(p.dtype) +
+         static_cast<std::size_t>(4 * taps) * sizeof(void*);
+}
+
+// One work item: one image, one chunk of kClChunk channels, one group of output rows. Its
+// weights are packed [tap][channel] once; each output row gathers the input rows its window
+// reads (padding rows drop out), runs the interior positions (every tap inside the row) in one
+// kernel call and each border position with one source per tap (any padding mode).
+template <typename T>
+void run_channels_last(const ConvProblem& p, const State& st, const ConvArgs& a) {
+  const DwconvKernel<T>& uk = kernel_for<T>(st.isa);
+  const std::int64_t C = p.in_channels, KH = p.kernel[1], KW = p.kernel[2];
+  const std::int64_t pairs = p.kernel[0] * KH, taps = pairs * KW;
+  const std::int64_t nchunks = (C + kClChunk - 1) / kClChunk;
+  const std::int64_t orows = p.out[0] * p.out[1];
+  const std::int64_t per_image = std::max<std::int64_t>(1, p.batch * nchunks);
+  const std::int64_t groups =
+      std::clamp<std::int64_t>((4 * current_num_threads() + per_image - 1) / per_image, 1, std::max<std::int64_t>(orows, 1));
+  const std::int64_t W = p.in[2], sw = p.stride[2], dw = p.dilation[2], pw = p.pad_before[2];
+  const std::int64_t xsw = a.x.stride[4];
+  // Output positions whose whole window lies inside the row: [lo, hi).
+  const std::int64_t lo = std::min(p.out[2], pw <= 0 ? std::int64_t{0} : (pw + sw - 1) / sw);
+  const std::int64_t last_num = W - 1 + pw - (KW - 1) * dw;
+  const std::int64_t hi = last_num < 0 ? lo : std::max(lo, std::min(p.out[2], last_num / sw + 1));
+  parallel_for(p.batch * nchunks * groups, [&](std::int64_t begin, std::int64_t end, int) {
+    char* mem = static_cast<char*>(thread_scratch(channels_last_scratch_bytes(p)));
+    const T** xrow = reinterpret_cast<const T**>(mem);
+    const T** wrow = xrow + taps;
+    const T** xsrc = wrow + taps;
+    const T** wsrc = xsrc + taps;
+    T* wp = reinterpret_cast<T*>(wsrc + taps);
+    T* bias = wp + kClChunk * taps;
+    for (std::int64_t item = begin; item < end; ++item) {
+      const std::int64_t g = item % groups, chunk = (item / groups) % nchunks, n = item / (groups * nchunks);
+      const std::int64_t c0 = chunk * kClChunk, cn = std::min(kClChunk, C - c0);
+      for (std::int64_t c = 0; c < cn; ++c) {
+        const T* wk = a.w.at<const T>(c0 + c, 0, 0, 0, 0);
+        std::int64_t t = 0;
+        for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
+          for (std::int64_t t1 = 0; t1 < KH; ++t1)
+            for (std::int64_t t2 = 0; t2 < KW; ++t2, ++t)
+              wp[t * kClChunk + c] = wk[t0 * a.w.stride[2] + t1 * a.w.stride[3] + t2 * a.w.stride[4]];
+        bias[c] = a.bias ? *a.bias->at<const T>(c0 + c) : T(0);
+      }
+      DwconvClArgs<T> args{};
+      args.channels = cn;
+      args.wstride = kClChunk;
+      args.out_step = a.y.stride[4];
+      args.bias = bias;
+      for (std::int64_t r = g * orows / groups; r < (g + 1) * orows / groups; ++r) {
+        const std::int64_t od = r / p.out[1], oh = r % p.out[1];
+        std::int64_t nsrc = 0;
+        for (std::int64_t kd = 0; kd < p.kernel[0]; ++kd) {
+          const std::int64_t id = pad_source(od * p.stride[0] + kd * p.dilation[0] - p.pad_before[0], p.in[0], p.padding_mode);
+          if (id < 0) continue;
+          for (std::int64_t kh = 0; kh < KH; ++kh) {
+            const std::int64_t ih = pad_source(oh * p.stride[1] + kh * p.dilation[1] - p.pad_before[1], p.in[1], p.padding_mode);
+            if (ih < 0) continue;
+            xrow[nsrc] = a.x.at<const T>(n, c0, id, ih, 0);
+            wrow[nsrc++] = wp + (kd * KH + kh) * KW * kClChunk;
+          }
+        }
+        T* yrow = a.y.at<T>(n, c0, od, oh, 0);
+        if (hi > lo) {
+          for (std::int64_t q = 0; q < nsrc; ++q) xsrc[q] = xrow[q] + (lo * sw - pw) * xsw;
+          args.npos = hi - lo;
+          args.nsrc = nsrc;
+          args.kw = KW;
+          args.xsrc = xsrc;
+          args.wsrc = wrow;
+          args.pos_step = sw * xsw;
+          args.kw_step = dw * xsw;
+          args.out = yrow + lo * a.y.stride[4];
+          uk.cl_row(args);
+        }
+        for (std::int64_t ow = 0; ow < p.out[2]; ++ow) {
+          if (ow == lo && hi > lo) ow = hi;
+          if (ow >= p.out[2]) break;
+          std::int64_t m = 0;
+          for (std::int64_t q = 0; q < nsrc; ++q)
+            for (std::int64_t kw = 0; kw < KW; ++kw) {
+              const std::int64_t iw = pad_source(ow * sw - pw + kw * dw, W, p.padding_mode);
+              if (iw < 0) continue;
+              xsrc[m] = xrow[q] + iw * xsw;
+              wsrc[m++] = wrow[q] + kw * kClChunk;
+            }
+          args.npos = 1;
+          args.nsrc = m;
+          args.kw = 1;
+          args.xsrc = xsrc;
+          args.wsrc = wsrc;
+          args.pos_step = 0;
+          args.kw_step = 0;
+          args.out = yrow + ow * a.y.stride[4];
+          uk.cl_row(args);
+        }
+      }
+    }
+  });
+}
+
 class DepthwiseConv final : public Algorithm {
  public:
   const char* name() const override { return "depthwise"; }
@@ -146,23 +260,31 @@ class DepthwiseConv final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    const char* kname =
-        p.dtype == DType::f32 ? kernel_for<float>(st.isa).name : kernel_for<double>(st.isa).name;
+    const bool cl = p.layout == Layout::channels_last && p.out_channels_per_group() == 1;
+    const char* kname = p.dtype == DType::f32 ? (cl ? kernel_for<float>(st.isa).cl_name : kernel_for<float>(st.isa).name)
+                                              : (cl ? kernel_for<double>(st.isa).cl_name : kernel_for<double>(st.isa).name);
     return describe_kernel(kname, st.isa);
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {
     const std::int64_t block = block_of(p, active_isa());
     const Geometry g = geometry(p, block);
-    return static_cast<std::size_t>(g.cstride + g.qext + block + p.kernel_spatial()) *
-           dtype_size(p.dtype);
+    return std::max(static_cast<std::size_t>(g.cstride + g.qext + block + p.kernel_spatial()) *
+                        dtype_size(p.dtype),
+                    channels_last_scratch_bytes(p));
   }
 
   void execute(const ConvProblem& p, Direction, const void* state,
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
     note_isa_run(st.isa);
-    with_dtype(p.dtype, [&](auto tag) { run_forward<decltype(tag)>(p, st, a); });
+    const bool cl = channels_last_path(p, a);
+    with_dtype(p.dtype, [&](auto tag) {
+      if (cl)
+        run_channels_last<decltype(tag)>(p, st, a);
+      else
+        run_forward<decltype(tag)>(p, st, a);
+    });
   }
 };
 

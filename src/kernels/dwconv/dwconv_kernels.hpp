@@ -29,12 +29,32 @@ using DwconvCopyRows = void (*)(std::int64_t rows, std::int64_t len, const T* sr
                                 std::int64_t src_stride, std::int64_t src_step, T* dst,
                                 std::int64_t dst_stride, std::int64_t dst_step);
 
+/// Channels-last depthwise (NHWC / NWC / NDHWC, channel multiplier 1), vectorised over
+/// channels: for positions p < npos and channels c < channels,
+///   out[p·out_step + c] = bias[c] + Σ_{r < nsrc} Σ_{j < kw} wsrc[r][j·wstride + c] ·
+///                                     xsrc[r][p·pos_step + j·kw_step + c]
+/// summed in that order (r, then j). Each source r is one input row of the window (one (kd, kh)
+/// pair) with its packed weights; border positions pass one source per tap with kw = 1.
+template <typename T>
+struct DwconvClArgs {
+  std::int64_t npos, channels, nsrc, kw;
+  const T* const* xsrc;
+  const T* const* wsrc;
+  std::int64_t pos_step, kw_step, wstride, out_step;
+  const T* bias;  // channels values
+  T* out;
+};
+template <typename T>
+using DwconvClRow = void (*)(const DwconvClArgs<T>& a);
+
 template <typename T>
 struct DwconvKernel {
   DwconvUkernel<T> run;
   DwconvCopyRows<T> copy_rows;
+  DwconvClRow<T> cl_row;
   int block;  // positions per iteration (NV · lanes)
   const char* name;  // e.g. "f32_dwconv_64__avx512"
+  const char* cl_name;  // the channels-last kernel, e.g. "f32_dwconv_cl_8x16__avx512"
 };
 
 struct DwconvKernels {
