@@ -523,6 +523,48 @@ TEST(Algorithms, EveryAlgorithmAndIsaMatchesOracle) {
   EXPECT_GT(ran, 0);
 }
 
+// The depthwise algorithm's layouts and copies: channel counts around the vector widths (the
+// channels-last kernel's vector and scalar channels, its 64-channel work chunks), multiplier
+// 1 and 2, strides 1-3 (row copies, stride-2 de-interleave, strided gathers), dilation, every
+// padding mode and layout, gapped/flipped views, on every ISA path, against the oracle.
+TEST(Algorithms, DepthwisePathsMatchOracle) {
+  const char* saved = std::getenv("CONVKIT_MAX_ISA");
+  const std::string saved_value = saved ? saved : "";
+  const i64 channels[] = {1, 3, 8, 15, 16, 17, 31, 33, 64, 65, 70, 130};
+  int ran = 0;
+  for (const char* isa : {"", "avx2", "generic"}) {
+    if (*isa)
+      setenv("CONVKIT_MAX_ISA", isa, 1);
+    else if (saved)
+      setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
+    else
+      unsetenv("CONVKIT_MAX_ISA");
+    std::mt19937_64 rng(777);
+    Coverage cov;
+    for (int i = 0; i < 120; ++i) {
+      Case c = random_case(rng, cov, /*medium=*/i % 2 == 0);
+      c.G = c.C = channels[pick(rng, 0, 11)];
+      c.K = c.C * (pick(rng, 0, 3) == 0 ? 2 : 1);
+      if (c.N == 0) c.N = 1;
+      Variant v = random_variant(rng, cov);
+      v.algorithm = "depthwise";
+      SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " depthwise case #" + std::to_string(i));
+      if (c.dtype == DType::f32)
+        run_case<float>(c, v, rng);
+      else
+        run_case<double>(c, v, rng);
+      ++ran;
+      if (::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40)
+        FAIL() << "too many failures";
+    }
+  }
+  if (saved)
+    setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
+  else
+    unsetenv("CONVKIT_MAX_ISA");
+  EXPECT_EQ(ran, 360);
+}
+
 TEST(Reference, RandomMediumProblemsAllDirections) {
   std::mt19937_64 rng(31337);
   Coverage cov;
