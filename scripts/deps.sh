@@ -1,7 +1,8 @@
 # scripts/deps.sh — installs the Debian packages convkit's build, tests and demo need.
 # Sourced by scripts/test and scripts/demo; does nothing when everything is present.
 CONVKIT_DEPS=(g++ cmake make pkg-config libgtest-dev libbenchmark-dev pybind11-dev python3-dev
-              python3-numpy python3-scipy python3-torch python3-pytest python3-hypothesis)
+              python3-numpy python3-scipy python3-torch python3-pytest python3-hypothesis
+              python3-sklearn)
 
 convkit_install_deps() {
   local missing=()
