@@ -130,6 +130,13 @@ struct ConvTransposeDesc {
 ConvProblem transposed_to_forward(const ConvTransposeDesc& t);
 
 /// Options for planning.
+/// An element-wise function fused into the forward pass's write-back (after the bias):
+/// relu(v) = v < 0 ? 0 : v (NaN stays NaN, as torch.relu).
+enum class Activation { none, relu };
+const char* activation_name(Activation a);
+/// "none" / "relu" (InvalidArgument naming the accepted values otherwise).
+Activation parse_activation(const std::string& s);
+
 struct PlanOptions {
   /// "auto" walks the ordered algorithm list; any algorithm name forces that algorithm
   /// (UnsupportedError with its reason if it declines the problem).
@@ -163,9 +170,10 @@ class ConvPlan {
   /// Scratch bytes one execution needs per worker thread (taken from a reused per-thread arena).
   std::size_t workspace_bytes_per_thread() const;
 
-  /// y = conv(x, w) + bias. `bias` may be null. Shapes in the problem's layout.
+  /// y = act(conv(x, w) + bias). `bias` may be null. Shapes in the problem's layout. The
+  /// activation is applied as each output is written (no second pass over y).
   void forward(const TensorView& x, const TensorView& w, const TensorView* bias,
-               const TensorView& y) const;
+               const TensorView& y, Activation act = Activation::none) const;
   /// dx = gradient of the forward result with respect to x, given dy. A non-null `bias`
   /// (length C) is added to every element of channel c: that is the transposed convolution.
   void backward_data(const TensorView& dy, const TensorView& w, const TensorView& dx,
@@ -187,7 +195,8 @@ class ConvPlan {
 // ---- one-shot functions (cached plans) ---------------------------------------------------
 
 void conv_forward(const ConvDesc& desc, const TensorView& x, const TensorView& w,
-                  const TensorView* bias, const TensorView& y, const PlanOptions& options = {});
+                  const TensorView* bias, const TensorView& y, const PlanOptions& options = {},
+                  Activation act = Activation::none);
 void conv_backward_data(const ConvDesc& desc, const TensorView& dy, const TensorView& w,
                         const TensorView& dx, const PlanOptions& options = {});
 void conv_backward_weights(const ConvDesc& desc, const TensorView& dy, const TensorView& x,

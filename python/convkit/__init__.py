@@ -125,14 +125,22 @@ def _out(out):
     return out
 
 
+def _activation(activation):
+    if activation is None:
+        return "none"
+    if activation not in ("relu", "none"):
+        raise ValueError(f"activation: got {activation!r}, expected None or 'relu'")
+    return activation
+
+
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
-          algorithm, out):
+          algorithm, out, activation=None):
     a = _prepare({"x": x, "weight": weight, "bias": bias})
     kind, pairs = _padding(padding)
     return _convkit.conv_forward(nd, a["x"], a["weight"], a["bias"], _ints(stride, "stride"),
                                  kind, pairs, _ints(dilation, "dilation"), _int(groups, "groups"),
                                  _str(padding_mode, "padding_mode"), _layout(layout, nd),
-                                 _str(algorithm, "algorithm"), _out(out))
+                                 _str(algorithm, "algorithm"), _out(out), _activation(activation))
 
 
 _CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d).
@@ -150,6 +158,8 @@ _CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d)
     layout: "{first}" (default) or "{last}".
     algorithm: "auto" or the name of an algorithm (see convkit.algorithms()).
     out: optional array of the result's shape and dtype to write into.
+    activation: None or "relu": max(y, 0) applied as each output is written (fused, no
+        second pass; NaN stays NaN as in torch.relu).
 
     float32 inputs give float32; any other numeric input (or a mix) is computed in float64.
     Returns the result as a new array (or `out`). Raises ValueError / TypeError on bad input.
@@ -157,21 +167,21 @@ _CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d)
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
-           layout="NCW", algorithm="auto", out=None):
+           layout="NCW", algorithm="auto", out=None, activation=None):
     return _conv(1, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
-                 algorithm, out)
+                 algorithm, out, activation)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
-           layout="NCHW", algorithm="auto", out=None):
+           layout="NCHW", algorithm="auto", out=None, activation=None):
     return _conv(2, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
-                 algorithm, out)
+                 algorithm, out, activation)
 
 
 def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
-           layout="NCDHW", algorithm="auto", out=None):
+           layout="NCDHW", algorithm="auto", out=None, activation=None):
     return _conv(3, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
-                 algorithm, out)
+                 algorithm, out, activation)
 
 
 conv1d.__doc__ = _CONV_DOC.format(nd=1, x_shape="N, C, W", x_last="N, W, C", first="NCW",

@@ -17,15 +17,18 @@ __version__: str
 def conv1d(x: _Array, weight: _Array, bias: Optional[_Array] = ..., stride: _IntOrSeq = ...,
            padding: _Padding = ..., dilation: _IntOrSeq = ..., groups: int = ...,
            padding_mode: _PaddingMode = ..., layout: Literal["NCW", "NWC"] = ...,
-           algorithm: str = ..., out: Optional[np.ndarray] = ...) -> np.ndarray: ...
+           algorithm: str = ..., out: Optional[np.ndarray] = ...,
+           activation: Optional[Literal["relu"]] = ...) -> np.ndarray: ...
 def conv2d(x: _Array, weight: _Array, bias: Optional[_Array] = ..., stride: _IntOrSeq = ...,
            padding: _Padding = ..., dilation: _IntOrSeq = ..., groups: int = ...,
            padding_mode: _PaddingMode = ..., layout: Literal["NCHW", "NHWC"] = ...,
-           algorithm: str = ..., out: Optional[np.ndarray] = ...) -> np.ndarray: ...
+           algorithm: str = ..., out: Optional[np.ndarray] = ...,
+           activation: Optional[Literal["relu"]] = ...) -> np.ndarray: ...
 def conv3d(x: _Array, weight: _Array, bias: Optional[_Array] = ..., stride: _IntOrSeq = ...,
            padding: _Padding = ..., dilation: _IntOrSeq = ..., groups: int = ...,
            padding_mode: _PaddingMode = ..., layout: Literal["NCDHW", "NDHWC"] = ...,
-           algorithm: str = ..., out: Optional[np.ndarray] = ...) -> np.ndarray: ...
+           algorithm: str = ..., out: Optional[np.ndarray] = ...,
+           activation: Optional[Literal["relu"]] = ...) -> np.ndarray: ...
 
 _Grads = Tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]
 

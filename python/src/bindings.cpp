@@ -111,7 +111,9 @@ py::array conv_forward(int nd, const py::array& x, const py::array& w,
                        const std::string& pad_kind, const Pairs& pads,
                        const std::vector<std::int64_t>& dilation, std::int64_t groups,
                        const std::string& padding_mode, const std::string& layout,
-                       const std::string& algorithm, std::optional<py::array> out) {
+                       const std::string& algorithm, std::optional<py::array> out,
+                       const std::string& activation) {
+  const convkit::Activation act = convkit::parse_activation(activation);
   const DType t = dtype_of_array(x, "x");
   const ConvDesc d = forward_desc(nd, x, w, t, stride, pad_kind, pads, dilation, groups,
                                   padding_mode, layout);
@@ -124,7 +126,7 @@ py::array conv_forward(int nd, const py::array& x, const py::array& w,
   if (bias) bv = view_of(*bias, "bias");
   {
     py::gil_scoped_release release;
-    plan->forward(xv, wv, bv ? &*bv : nullptr, yv);
+    plan->forward(xv, wv, bv ? &*bv : nullptr, yv, act);
   }
   return y;
 }

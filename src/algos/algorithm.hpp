@@ -20,7 +20,14 @@ struct ConvArgs {
   View5 x, w, y;         // forward: x, w → y; backward_weights: y holds dy, x → w holds dw
   View5 dx;              // backward_data: y holds dy, w → dx
   const View1* bias = nullptr;  // forward / backward_data bias, or backward_bias's result
+  bool relu = false;            // forward: relu fused into the write-back (after the bias)
 };
+
+/// The fused forward activation: v < 0 ? 0 : v (NaN stays NaN).
+template <typename T>
+inline T relu(T v) {
+  return v < T(0) ? T(0) : v;
+}
 
 /// "micro-kernel NAME (isa X, CPU supports Y)": what describe() says for a SIMD algorithm.
 std::string describe_kernel(const char* kernel_name, Isa isa);

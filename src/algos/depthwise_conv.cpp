@@ -113,7 +113,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
           for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
             for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2) w[t++] = wk[t0 * ws[0] + t1 * ws[1] + t2 * ws[2]];
         const T bias = a.bias ? *a.bias->at<const T>(k) : T(0);
-        uk.run(st.len, taps, g.taps.data(), xs, w, bias, out);
+        uk.run(st.len, taps, g.taps.data(), xs, w, bias, a.relu, out);
         for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0)
           uk.copy_rows(p.out[1], p.out[2], out + o0 * g.Lq[1] * g.Lq[2], g.Lq[2], 1,
                        a.y.at<T>(n, k, o0, 0, 0), a.y.stride[3], a.y.stride[4]);
@@ -183,6 +183,7 @@ void run_channels_last(const ConvProblem& p, const State& st, const ConvArgs& a)
       args.wstride = kClChunk;
       args.out_step = a.y.stride[4];
       args.bias = bias;
+      args.relu = a.relu;
       for (std::int64_t r = g * orows / groups; r < (g + 1) * orows / groups; ++r) {
         const std::int64_t od = r / p.out[1], oh = r % p.out[1];
         std::int64_t nsrc = 0;

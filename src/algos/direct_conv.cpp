@@ -214,7 +214,9 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             for (std::int64_t v = 0; v < nruns; ++v) {
               T* yr = ybase + run_off[v];
               const T* tr = trow + run_j[v];
-              if (ys == 1) {
+              if (a.relu) {
+                for (std::int64_t e = 0; e < run_len[v]; ++e) yr[e * ys] = relu(tr[e] + bias);
+              } else if (ys == 1) {
                 for (std::int64_t e = 0; e < run_len[v]; ++e) yr[e] = tr[e] + bias;
               } else {
                 for (std::int64_t e = 0; e < run_len[v]; ++e) yr[e * ys] = tr[e] + bias;

@@ -180,7 +180,10 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
                                                 std::int64_t oh, std::int64_t ow) {
           T* yrow = a.y.at<T>(n, k, od, oh, ow);
           const std::int64_t ys = a.y.stride[4];
-          for (std::int64_t q = 0; q < seg; ++q) yrow[q * ys] = crow[j + q] + bias;
+          if (a.relu)
+            for (std::int64_t q = 0; q < seg; ++q) yrow[q * ys] = relu(crow[j + q] + bias);
+          else
+            for (std::int64_t q = 0; q < seg; ++q) yrow[q * ys] = crow[j + q] + bias;
         });
       }
     }

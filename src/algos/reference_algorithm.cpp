@@ -18,7 +18,7 @@ class ReferenceAlgorithm final : public Algorithm {
   }
   void execute(const ConvProblem& p, Direction d, const void*, const ConvArgs& a) const override {
     switch (d) {
-      case Direction::forward: ref::conv_forward(p, a.x, a.w, a.bias, a.y); break;
+      case Direction::forward: ref::conv_forward(p, a.x, a.w, a.bias, a.y, a.relu); break;
       case Direction::backward_data: ref::conv_backward_data(p, a.y, a.w, a.bias, a.dx); break;
       case Direction::backward_weights: ref::conv_backward_weights(p, a.y, a.x, a.w); break;
       case Direction::backward_bias: ref::conv_backward_bias(p, a.y, *a.bias); break;

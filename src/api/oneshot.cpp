@@ -62,8 +62,8 @@ std::shared_ptr<const ConvPlan> cached_plan(const ConvProblem& problem, Directio
 }
 
 void conv_forward(const ConvDesc& desc, const TensorView& x, const TensorView& w,
-                  const TensorView* bias, const TensorView& y, const PlanOptions& options) {
-  cached_plan(ConvProblem(desc), Direction::forward, options)->forward(x, w, bias, y);
+                  const TensorView* bias, const TensorView& y, const PlanOptions& options, Activation act) {
+  cached_plan(ConvProblem(desc), Direction::forward, options)->forward(x, w, bias, y, act);
 }
 
 void conv_backward_data(const ConvDesc& desc, const TensorView& dy, const TensorView& w,

@@ -42,8 +42,16 @@ void ConvPlan::require(Direction d, const char* fn) const {
                           direction_name(direction_) + "', not '" + direction_name(d) + "'");
 }
 
+const char* activation_name(Activation a) { return a == Activation::relu ? "relu" : "none"; }
+
+Activation parse_activation(const std::string& s) {
+  if (s == "none") return Activation::none;
+  if (s == "relu") return Activation::relu;
+  throw InvalidArgument("activation: got '" + s + "', expected 'none' or 'relu'");
+}
+
 void ConvPlan::forward(const TensorView& x, const TensorView& w, const TensorView* bias,
-                       const TensorView& y) const {
+                       const TensorView& y, Activation act) const {
   require(Direction::forward, "ConvPlan::forward");
   const ConvProblem& p = problem_;
   check_tensor(x, p.input_shape(), p.dtype, "x", Role::input);
@@ -59,6 +67,10 @@ void ConvPlan::forward(const TensorView& x, const TensorView& w, const TensorVie
   a.x = detail::activation_view(x, p.layout, p.spatial_dims);
   a.w = detail::weight_view(w, p.spatial_dims);
   a.y = detail::activation_view(y, p.layout, p.spatial_dims);
+  if (act != Activation::none && act != Activation::relu)
+    throw InvalidArgument("activation: got value " + std::to_string(static_cast<int>(act)) +
+                          ", expected Activation::none or Activation::relu");
+  a.relu = act == Activation::relu;
   algorithm_->execute(p, direction_, state_.get(), a);
 }
 

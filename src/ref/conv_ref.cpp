@@ -32,7 +32,7 @@ double padded_value(const ConvProblem& p, const View5& x, std::int64_t n, std::i
 
 template <typename T>
 void forward_impl(const ConvProblem& p, const View5& x, const View5& w, const View1* bias,
-                  const View5& y) {
+                  const View5& y, bool relu) {
   const std::int64_t K = p.out_channels, Kg = p.out_channels_per_group(),
                      Cg = p.in_channels_per_group();
   parallel_for(p.batch * K, [&](std::int64_t begin, std::int64_t end, int) {
@@ -53,7 +53,8 @@ void forward_impl(const ConvProblem& p, const View5& x, const View5& w, const Vi
                         ow * p.stride[2] - p.pad_before[2] + kw * p.dilation[2]);
                     acc += static_cast<double>(*w.at<const T>(k, c, kd, kh, kw)) * xv;
                   }
-            *y.at<T>(n, k, od, oh, ow) = static_cast<T>(acc + b);
+            const T v = static_cast<T>(acc + b);
+            *y.at<T>(n, k, od, oh, ow) = relu && v < T(0) ? T(0) : v;
           }
     }
   });
@@ -181,8 +182,8 @@ std::size_t backward_data_scratch_bytes(const ConvProblem& p) {
 }
 
 void conv_forward(const ConvProblem& p, const View5& x, const View5& w, const View1* bias,
-                  const View5& y) {
-  with_dtype(p.dtype, [&](auto tag) { forward_impl<decltype(tag)>(p, x, w, bias, y); });
+                  const View5& y, bool relu) {
+  with_dtype(p.dtype, [&](auto tag) { forward_impl<decltype(tag)>(p, x, w, bias, y, relu); });
 }
 
 void conv_backward_data(const ConvProblem& p, const View5& dy, const View5& w, const View1* bias,

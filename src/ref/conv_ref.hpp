@@ -12,8 +12,9 @@
 namespace convkit::ref {
 
 /// y[n,k,o] = bias[k] + Σ_{c,t} w[k,c,t] · xpad[n, g·Cg + c, o·stride + t·dilation]
+/// (then y < 0 ? 0 : y when `relu`)
 void conv_forward(const ConvProblem& p, const detail::View5& x, const detail::View5& w,
-                  const detail::View1* bias, const detail::View5& y);
+                  const detail::View1* bias, const detail::View5& y, bool relu = false);
 /// dx = ∂(Σ y·dy)/∂x, padding modes folded back onto the input positions they read;
 /// plus bias[c] when `bias` is given (transposed convolution).
 void conv_backward_data(const ConvProblem& p, const detail::View5& dy, const detail::View5& w,

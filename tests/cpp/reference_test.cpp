@@ -374,7 +374,9 @@ void run_case(const Case& c, const Variant& v, std::mt19937_64& rng) {
   const auto dys = input(dy, true, v.x_kind);
   const auto xs0 = xs, ws0 = ws, dys0 = dys;
 
-  // Forward.
+  // Forward (with the fused ReLU one time in three).
+  const bool with_relu = pick(rng, 0, 2) == 0;
+  const convkit::Activation act = with_relu ? convkit::Activation::relu : convkit::Activation::none;
   if (algorithm_takes(prob, Direction::forward, opts)) {
     algorithm_tally()[std::string("forward ") + convkit::cached_plan(prob, Direction::forward, opts)->algorithm_name()]++;
     auto ys = output(yshape, true, v.y_kind);
@@ -387,12 +389,14 @@ void run_case(const Case& c, const Variant& v, std::mt19937_64& rng) {
       }
       const auto names = convkit::algorithm_names();
       EXPECT_NE(std::find(names.begin(), names.end(), plan.algorithm_name()), names.end());
-      plan.forward(xs.view(), ws.view(), bp, ys.view());
+      plan.forward(xs.view(), ws.view(), bp, ys.view(), act);
     } else {
-      convkit::conv_forward(desc, xs.view(), ws.view(), bp, ys.view(), opts);
+      convkit::conv_forward(desc, xs.view(), ws.view(), bp, ys.view(), opts, act);
     }
-    EXPECT_TRUE(ckt::same_values(ckt::read(ys), naive::forward(x, w, with_bias ? &b : nullptr, p)))
-        << "forward";
+    Array want = naive::forward(x, w, with_bias ? &b : nullptr, p);
+    if (with_relu)
+      for (double& e : want.v) e = e < 0 ? 0.0 : e;
+    EXPECT_TRUE(ckt::same_values(ckt::read(ys), want)) << "forward" << (with_relu ? " + relu" : "");
     EXPECT_TRUE(ckt::outside_untouched(ys, kSentinel<T>)) << "forward";
   }
   // Backward data.

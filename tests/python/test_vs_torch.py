@@ -825,3 +825,46 @@ def test_out_argument_rejects_bad_arrays(rng):
         ck.conv_transpose2d(x, rng.standard_normal((3, 2, 2, 2)), out=np.empty((2, 2, 7, 7)))
     with pytest.raises((ValueError, TypeError), match="out"):
         ck.conv2d(x.astype(np.float32), w.astype(np.float32), out=np.empty((2, 4, 5, 5)))
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_fused_relu_matches_torch(layout, rng):
+    # activation="relu" fuses max(y, 0) into every forward algorithm's write-back.
+    checked = Counter()
+    for _ in range(30):
+        C = int(rng.integers(1, 20)); N = int(rng.integers(1, 3)); H = int(rng.integers(3, 14))
+        W = int(rng.integers(3, 14)); k = int(rng.integers(1, 4)); s = int(rng.integers(1, 3))
+        groups = C if rng.random() < 0.3 else 1
+        K = groups * int(rng.integers(1, 3)) if groups > 1 else int(rng.integers(1, 20))
+        x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+        w = rng.standard_normal((K, C // groups, k, k)).astype(np.float32)
+        b = rng.standard_normal(K).astype(np.float32)
+        want = F.relu(F.conv2d(torch.from_numpy(x).double(), torch.from_numpy(w).double(),
+                               torch.from_numpy(b).double(), stride=s, padding=1, groups=groups)).numpy()
+        xin = x if layout == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        for algo in ["auto"] + ck.algorithms():
+            try:
+                y = ck.conv2d(xin, w, b, stride=s, padding=1, groups=groups, layout=layout,
+                              algorithm=algo, activation="relu")
+            except TypeError as e:  # a forced algorithm that declines the problem
+                assert _declined(e, algo), e
+                continue
+            if layout == "NHWC":
+                y = y.transpose(0, 3, 1, 2)
+            assert (y >= 0).all(), algo
+            np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4 * np.abs(x).sum() / x.size * k * k * C)
+            checked[algo] += 1
+    assert checked["auto"] == 30 and checked["reference"] == 30, checked
+    assert sum(v for a, v in checked.items() if a not in ("auto", "reference")) >= 30, checked
+
+
+def test_fused_relu_keeps_nan_and_rejects_unknown_activations():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    x[0, 0, 1, 1] = np.nan
+    w = np.ones((1, 1, 3, 3), np.float32)
+    b = np.array([-1.0], np.float32)
+    y = ck.conv2d(x, w, b, padding=1, activation="relu")
+    assert np.isnan(y[0, 0, :3, :3]).all() and (y[0, 0, 3, 3] == 0)   # NaN stays NaN, -1 -> 0
+    assert ck.conv2d(x, w, b, padding=1, activation=None)[0, 0, 3, 3] == -1
+    with pytest.raises(ValueError, match="activation"):
+        ck.conv2d(x, w, activation="gelu")

@@ -1,7 +1,8 @@
 // src/kernels/dwconv/dwconv_kernels.hpp — depthwise-convolution micro-kernel tables, per ISA.
 //
 // A micro-kernel computes one channel's row of extended positions:
-//   out[q] = bias + Σ_t w[t] · x[q + taps[t]]   for q in [0, len), len a multiple of `block`,
+//   out[q] = act(bias + Σ_t w[t] · x[q + taps[t]])   for q in [0, len), len a multiple of
+// `block`, act = relu when asked (v < 0 ? 0 : v), else the identity,
 // on the shifted layout (src/algos/shifted_layout.hpp). The tap weights stay in registers and
 // NV vectors of outputs are accumulated at a time, so there is no tile buffer and no per-tile
 // bookkeeping: depthwise layers are limited by loads, not by multiply-adds.
@@ -18,7 +19,7 @@ namespace convkit::detail {
 
 template <typename T>
 using DwconvUkernel = void (*)(std::int64_t len, std::int64_t ntaps, const std::int64_t* taps,
-                               const T* x, const T* w, T bias, T* out);
+                               const T* x, const T* w, T bias, bool relu, T* out);
 
 /// dst[r * dst_stride + i * dst_step] = src[r * src_stride + i * src_step] for r < rows,
 /// i < len (no overlap; steps and strides of either sign). Unit steps are masked vector copies, a
@@ -31,8 +32,8 @@ using DwconvCopyRows = void (*)(std::int64_t rows, std::int64_t len, const T* sr
 
 /// Channels-last depthwise (NHWC / NWC / NDHWC, channel multiplier 1), vectorised over
 /// channels: for positions p < npos and channels c < channels,
-///   out[p·out_step + c] = bias[c] + Σ_{r < nsrc} Σ_{j < kw} wsrc[r][j·wstride + c] ·
-///                                     xsrc[r][p·pos_step + j·kw_step + c]
+///   out[p·out_step + c] = act(bias[c] + Σ_{r < nsrc} Σ_{j < kw} wsrc[r][j·wstride + c] ·
+///                                     xsrc[r][p·pos_step + j·kw_step + c])
 /// summed in that order (r, then j). Each source r is one input row of the window (one (kd, kh)
 /// pair) with its packed weights; border positions pass one source per tap with kw = 1.
 template <typename T>
@@ -42,6 +43,7 @@ struct DwconvClArgs {
   const T* const* wsrc;
   std::int64_t pos_step, kw_step, wstride, out_step;
   const T* bias;  // channels values
+  bool relu;      // outputs v < 0 become 0 (after the bias)
   T* out;
 };
 template <typename T>
