@@ -206,7 +206,7 @@ void run_channels_last(const ConvProblem& p, const State& st, const ConvArgs& a)
           args.xsrc = xsrc;
           args.wsrc = wrow;
           args.pos_step = sw * xsw;
-          args.kw_step = dw * xsw;
+          args.kw_step = KW > 1 ? dw * xsw : 0;  // (inside the row; a lone tap's dilation may be huge)
           args.out = yrow + lo * a.y.stride[4];
           uk.cl_row(args);
         }
