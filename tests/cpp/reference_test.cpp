@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <functional>
 #include <map>
 #include <random>
 #include <sstream>
@@ -478,11 +479,11 @@ TEST(Reference, RandomProblemsAllDirections) {
 
 // Every algorithm of the list, forced by name, under every ISA cap (CONVKIT_MAX_ISA is read at
 // every call), on the directions it takes.
-TEST(Algorithms, EveryAlgorithmAndIsaMatchesOracle) {
+// Runs body(isa) with CONVKIT_MAX_ISA unchanged ("") and capped to avx2 and generic, then
+// restores the caller's setting.
+void for_each_isa_cap(const std::function<void(const char*)>& body) {
   const char* saved = std::getenv("CONVKIT_MAX_ISA");
   const std::string saved_value = saved ? saved : "";
-  algorithm_tally().clear();
-  int ran = 0;
   for (const char* isa : {"", "avx2", "generic"}) {
     if (*isa)
       setenv("CONVKIT_MAX_ISA", isa, 1);
@@ -490,6 +491,18 @@ TEST(Algorithms, EveryAlgorithmAndIsaMatchesOracle) {
       setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
     else
       unsetenv("CONVKIT_MAX_ISA");
+    body(isa);
+  }
+  if (saved)
+    setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
+  else
+    unsetenv("CONVKIT_MAX_ISA");
+}
+
+TEST(Algorithms, EveryAlgorithmAndIsaMatchesOracle) {
+  algorithm_tally().clear();
+  int ran = 0;
+  for_each_isa_cap([&](const char* isa) {
     for (const std::string& name : convkit::algorithm_names()) {
       std::mt19937_64 rng(4242);
       Coverage cov;
@@ -508,11 +521,7 @@ TEST(Algorithms, EveryAlgorithmAndIsaMatchesOracle) {
           FAIL() << "too many failures";
       }
     }
-  }
-  if (saved)
-    setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
-  else
-    unsetenv("CONVKIT_MAX_ISA");
+  });
   // Every algorithm took at least some problems in some direction.
   for (const std::string& name : convkit::algorithm_names()) {
     int n = 0;
@@ -532,17 +541,9 @@ TEST(Algorithms, EveryAlgorithmAndIsaMatchesOracle) {
 // 1 and 2, strides 1-3 (row copies, stride-2 de-interleave, strided gathers), dilation, every
 // padding mode and layout, gapped/flipped views, on every ISA path, against the oracle.
 TEST(Algorithms, DepthwisePathsMatchOracle) {
-  const char* saved = std::getenv("CONVKIT_MAX_ISA");
-  const std::string saved_value = saved ? saved : "";
   const i64 channels[] = {1, 3, 8, 15, 16, 17, 31, 33, 64, 65, 70, 130};
   int ran = 0;
-  for (const char* isa : {"", "avx2", "generic"}) {
-    if (*isa)
-      setenv("CONVKIT_MAX_ISA", isa, 1);
-    else if (saved)
-      setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
-    else
-      unsetenv("CONVKIT_MAX_ISA");
+  for_each_isa_cap([&](const char* isa) {
     std::mt19937_64 rng(777);
     Coverage cov;
     for (int i = 0; i < 120; ++i) {
@@ -561,11 +562,7 @@ TEST(Algorithms, DepthwisePathsMatchOracle) {
       if (::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40)
         FAIL() << "too many failures";
     }
-  }
-  if (saved)
-    setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
-  else
-    unsetenv("CONVKIT_MAX_ISA");
+  });
   EXPECT_EQ(ran, 360);
 }
 

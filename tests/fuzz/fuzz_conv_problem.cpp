@@ -84,7 +84,6 @@ Padding make_padding(FuzzInput& in, int nd) {
 
 const char* kLayoutNames[] = {"NCW", "NWC", "NCHW", "NHWC", "NCDHW", "NDHWC", "NCHW ", "nchw", ""};
 const char* kPaddingModes[] = {"zeros", "reflect", "replicate", "circular", "mirror", ""};
-const char* kIsaCaps[] = {"avx512", "avx2", "generic"};
 
 Layout pick_layout(FuzzInput& in, int nd) {
   const unsigned c = in.pick(16);
@@ -338,11 +337,7 @@ void fuzz_transposed_problem(FuzzInput& in) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzInput in(data, size);
   // Which ISA path the micro-kernels take (read at every call by convkit).
-  const unsigned isa = in.pick(4);
-  if (isa < 3)
-    setenv("CONVKIT_MAX_ISA", kIsaCaps[isa], 1);
-  else
-    unsetenv("CONVKIT_MAX_ISA");
+  convkit_fuzz::cap_isa(in.pick(4));
   try {
     (void)conv_output_size(size_value(in, 9), size_value(in, 4), size_value(in, 3), size_value(in, 2, 0),
                            size_value(in, 2, 0), size_value(in, 3));

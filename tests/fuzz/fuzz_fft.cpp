@@ -33,7 +33,6 @@ using convkit_fuzz::Rng;
 namespace {
 
 constexpr const char* kHarness = "fuzz_fft";
-const char* kIsaCaps[] = {"avx512", "avx2", "generic"};
 using LD = long double;
 constexpr LD kTwoPi = 6.283185307179586476925286766559L;
 
@@ -290,17 +289,13 @@ void run(FuzzInput& in, Rng& rng, unsigned kind) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzInput in(data, size);
-  const unsigned isa = in.pick(4);
-  if (isa < 3)
-    setenv("CONVKIT_MAX_ISA", kIsaCaps[isa], 1);
-  else
-    unsetenv("CONVKIT_MAX_ISA");
+  const char* isa = convkit_fuzz::cap_isa(in.pick(4));
   const bool dbl = in.flag();
   const unsigned kind = in.pick(5);  // 0, 1: complex; 2, 3: real; 4: four-step
   const unsigned family = kind < 2 ? 0 : kind < 4 ? 1 : 2;
   Rng rng(in.seed_from_rest());
   if (std::getenv("CONVKIT_FUZZ_VERBOSE"))
-    std::fprintf(stderr, "fuzz_fft: isa %s, %s, family %u\n", isa < 3 ? kIsaCaps[isa] : "native",
+    std::fprintf(stderr, "fuzz_fft: isa %s, %s, family %u\n", isa,
                  dbl ? "double" : "float", family);
   try {
     if (dbl)

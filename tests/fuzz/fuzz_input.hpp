@@ -71,6 +71,18 @@ inline bool avoid(const char* issue) {
   return list.find(std::string(",") + issue + ",") != std::string::npos;
 }
 
+/// Caps the micro-kernels' ISA path (CONVKIT_MAX_ISA, which convkit reads at every call):
+/// choice 0 avx512, 1 avx2, 2 generic, anything else no cap. Returns the cap's name.
+inline const char* cap_isa(unsigned choice) {
+  static const char* const caps[] = {"avx512", "avx2", "generic"};
+  if (choice < 3) {
+    setenv("CONVKIT_MAX_ISA", caps[choice], 1);
+    return caps[choice];
+  }
+  unsetenv("CONVKIT_MAX_ISA");
+  return "native";
+}
+
 /// A finding: print what went wrong and abort (libFuzzer then saves the input).
 [[noreturn]] inline void fail(const char* harness, const char* what) {
   std::fprintf(stderr, "\n%s: FINDING: %s\n", harness, what);

@@ -629,12 +629,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FuzzInput in(data, size);
   // The ISA path of the direct and FFT kernels, from a hash of the whole input (so the byte
   // stream the cases are drawn from, and the seed corpus, keep their meaning).
-  static const char* const kIsaCaps[] = {"avx512", "avx2", "generic"};
-  const unsigned isa = static_cast<unsigned>(FuzzInput(data, size).seed_from_rest() >> 60) % 4;
-  if (isa < 3)
-    setenv("CONVKIT_MAX_ISA", kIsaCaps[isa], 1);
-  else
-    unsetenv("CONVKIT_MAX_ISA");
+  convkit_fuzz::cap_isa(static_cast<unsigned>(FuzzInput(data, size).seed_from_rest() >> 60) % 4);
   parse_strings(in);
   run_case(in);
   return 0;
