@@ -479,6 +479,17 @@ TEST(Reference, RandomProblemsAllDirections) {
 
 // Every algorithm of the list, forced by name, under every ISA cap (CONVKIT_MAX_ISA is read at
 // every call), on the directions it takes.
+void run_case_in_its_dtype(const Case& c, const Variant& v, std::mt19937_64& rng) {
+  if (c.dtype == DType::f32)
+    run_case<float>(c, v, rng);
+  else
+    run_case<double>(c, v, rng);
+}
+
+bool too_many_failures() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40;
+}
+
 // Runs body(isa) with CONVKIT_MAX_ISA unchanged ("") and capped to avx2 and generic, then
 // restores the caller's setting.
 void for_each_isa_cap(const std::function<void(const char*)>& body) {
@@ -512,13 +523,9 @@ TEST(Algorithms, EveryAlgorithmAndIsaMatchesOracle) {
         v.algorithm = name;
         SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " algorithm " + name + " case #" +
                      std::to_string(i));
-        if (c.dtype == DType::f32)
-          run_case<float>(c, v, rng);
-        else
-          run_case<double>(c, v, rng);
+        run_case_in_its_dtype(c, v, rng);
         ++ran;
-        if (::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40)
-          FAIL() << "too many failures";
+        if (too_many_failures()) FAIL() << "too many failures";
       }
     }
   });
@@ -554,13 +561,9 @@ TEST(Algorithms, DepthwisePathsMatchOracle) {
       Variant v = random_variant(rng, cov);
       v.algorithm = "depthwise";
       SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " depthwise case #" + std::to_string(i));
-      if (c.dtype == DType::f32)
-        run_case<float>(c, v, rng);
-      else
-        run_case<double>(c, v, rng);
+      run_case_in_its_dtype(c, v, rng);
       ++ran;
-      if (::testing::UnitTest::GetInstance()->current_test_info()->result()->total_part_count() > 40)
-        FAIL() << "too many failures";
+      if (too_many_failures()) FAIL() << "too many failures";
     }
   });
   EXPECT_EQ(ran, 360);
