@@ -23,6 +23,12 @@ def write(harness, name, head, tail_len, seed):
         f.write(data)
 
 
+def write_all(harness, cases, seed_base):
+    """cases: (name, leading bytes, random tail length); seeds seed_base, seed_base + 1, ..."""
+    for i, (name, head, n) in enumerate(cases):
+        write(harness, name, head, n, seed_base + i)
+
+
 def conv_seeds():
     # Byte 0: ISA cap (0 avx512, 1 avx2, 2 generic, 3 unset); bytes 1-6: conv_output_size
     # arguments; byte 7: 0 mod 4 -> transposed convolution, else forward.
@@ -41,8 +47,7 @@ def conv_seeds():
         ("random-a", [], 200),
         ("random-b", [], 300),
     ]
-    for i, (name, head, n) in enumerate(cases):
-        write("conv_problem", name, head, n, 1000 + i)
+    write_all("conv_problem", cases, 1000)
 
 
 def signal_seeds():
@@ -64,8 +69,7 @@ def signal_seeds():
         ("empty", [], 0),
         ("random", [], 250),
     ]
-    for i, (name, head, n) in enumerate(cases):
-        write("signal", name, head, n, 2000 + i)
+    write_all("signal", cases, 2000)
 
 
 def fft_seeds():
@@ -86,8 +90,7 @@ def fft_seeds():
         ("empty", [], 0),
         ("random", [], 120),
     ]
-    for i, (name, head, n) in enumerate(cases):
-        write("fft", name, head, n, 3000 + i)
+    write_all("fft", cases, 3000)
 
 
 if __name__ == "__main__":
