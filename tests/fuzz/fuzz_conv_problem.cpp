@@ -8,7 +8,8 @@
 //     another exception, a crash, a sanitizer report — is a finding);
 //   * every plan that succeeds for a small problem (< 20k multiply-adds) gives exactly the
 //     reference engine's result on integer-valued data (direct algorithms are exact there),
-//     for every direction, with strided / negative-stride input views.
+//     for every direction (forward with and without the fused ReLU), with strided /
+//     negative-stride input views.
 // Built with clang -fsanitize=fuzzer,address,undefined by scripts/fuzz; replayed over the
 // seed corpus by replay_main.cpp as an ordinary test.
 #include <algorithm>
@@ -160,8 +161,11 @@ void run_and_compare(const ConvPlan& plan, FuzzInput& in, bool transposed_bias) 
       auto y1 = make_tensor<T>(ys, in, rng, true);
       auto y2 = y1;
       y2.view.data = y2.buf.data() + (static_cast<T*>(y1.view.data) - y1.buf.data());
-      plan.forward(x.view, w.view, with_bias ? &b.view : nullptr, y1.view);
-      ref.forward(x.view, w.view, with_bias ? &b.view : nullptr, y2.view);
+      // The fused ReLU half the time (drawn from the data stream: the input bytes keep their meaning).
+      const convkit::Activation act = rng.next() & 1 ? convkit::Activation::relu : convkit::Activation::none;
+      if (act == convkit::Activation::relu) what += " + relu";
+      plan.forward(x.view, w.view, with_bias ? &b.view : nullptr, y1.view, act);
+      ref.forward(x.view, w.view, with_bias ? &b.view : nullptr, y2.view, act);
       require_equal(y1.buf, y2.buf, what.c_str());
       break;
     }
