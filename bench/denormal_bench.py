@@ -7,22 +7,13 @@ the ratio denormal / normal for each switch position.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/denormal_bench.py
 """
-import time
 
 import numpy as np
 
 import convkit
 from convkit import signal
 
-
-def median_ms(f, n=7):
-    f()
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * sorted(ts)[n // 2]
+from timing import median_ms  # bench/timing.py, beside this script
 
 
 def main():
@@ -39,7 +30,7 @@ def main():
         den = (a * np.float32(1e-39)).astype(np.float32)
         for flush in (False, True):
             convkit.set_flush_denormal(flush)
-            tn, td = median_ms(lambda: fn(a)), median_ms(lambda: fn(den))
+            tn, td = median_ms(n=7, f=lambda: fn(a)), median_ms(n=7, f=lambda: fn(den))
             print(f"{name:28s} flush={str(flush):5s} normal {tn:7.2f} ms  denormal {td:7.2f} ms  "
                   f"ratio {td / tn:5.2f}")
     convkit.set_flush_denormal(False)

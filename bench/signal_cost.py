@@ -9,27 +9,18 @@ and src/signal/fft_filter.cpp (fft_filter_cost_seconds).
 
     PYTHONPATH=build/python /usr/bin/python3 bench/signal_cost.py
 """
-import time
 
 import numpy as np
 
 from convkit import signal as cs
+
+from timing import median_ms  # bench/timing.py, beside this script
 
 CASES = [((2160, 3840), (7, 7)), ((2160, 3840), (15, 15)), ((2160, 3840), (21, 21)),
          ((2160, 3840), (31, 31)), ((1080, 1920), (15, 15), np.float64),
          ((1080, 1920), (21, 21), np.float64), ((1000000,), (101,)), ((1000000,), (201,)),
          ((1000000,), (401,)), ((4000000,), (63,), np.float64), ((128, 128, 128), (5, 5, 5)),
          ((128, 128, 128), (9, 9, 9)), ((256, 256), (3, 3)), ((64, 64), (16, 16), np.float64)]
-
-
-def median_ms(f, n=5):
-    f()
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * sorted(ts)[len(ts) // 2]
 
 
 def main():
@@ -41,8 +32,8 @@ def main():
         x = rng.standard_normal(shape).astype(dt)
         k = rng.standard_normal(kshape).astype(dt)
         out = cs.correlate(x, k, "same", method="direct")
-        td = median_ms(lambda: cs.correlate(x, k, "same", method="direct", out=out))
-        tf = median_ms(lambda: cs.correlate(x, k, "same", method="fft", out=out))
+        td = median_ms(n=5, f=lambda: cs.correlate(x, k, "same", method="direct", out=out))
+        tf = median_ms(n=5, f=lambda: cs.correlate(x, k, "same", method="fft", out=out))
         auto = cs.choose_conv_method(x, k, "same")
         best = "fft" if tf < td else "direct"
         ok = "yes" if auto == best or abs(td - tf) < 0.15 * min(td, tf) else "NO"
