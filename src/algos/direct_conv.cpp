@@ -43,13 +43,12 @@ struct State {
 };
 
 // True when each output channel's weights (C/groups, *kernel) are one contiguous row.
-bool weight_rows_contiguous(const ConvProblem& p, const View5& w) {
+bool weight_rows_contiguous(const View5& w) {
   std::int64_t expect = 1;
   for (int d = 4; d >= 1; --d) {
     if (w.size[d] > 1 && w.stride[d] != expect) return false;
     expect *= w.size[d];
   }
-  (void)p;
   return true;
 }
 
@@ -65,21 +64,6 @@ bool input_is_shifted_layout(const ConvProblem& p, const View5& x) {
     expect *= x.size[d];
   }
   return true;
-}
-
-// Copies weights into contiguous rows [K][C/groups · taps] (only for unusual weight views).
-template <typename T>
-void copy_weight_rows(const ConvProblem& p, const View5& w, T* dst) {
-  const std::int64_t Cg = p.in_channels_per_group();
-  parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
-    for (std::int64_t k = begin; k < end; ++k) {
-      T* d = dst + k * Cg * p.kernel_spatial();
-      for (std::int64_t c = 0; c < Cg; ++c)
-        for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
-          for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
-            for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2) *d++ = *w.at<const T>(k, c, t0, t1, t2);
-    }
-  });
 }
 
 template <typename T>
@@ -109,12 +93,17 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t cblock = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(kInputBlockBytes / (static_cast<std::size_t>(span) * sizeof(T))));
 
-  // Weight rows are read in place; only an unusual weight view is copied first.
-  const bool in_place = weight_rows_contiguous(p, a.w);
-  const std::int64_t row_len = Cg * taps;
-  const std::size_t wbytes =
-      in_place ? 0 : static_cast<std::size_t>(p.out_channels * row_len) * sizeof(T);
-  const std::size_t wbytes_aligned = (wbytes + 63) / 64 * 64;
+  // Weights are read in place: contiguous rows by the plain kernel, any other view (e.g. the
+  // transposed, reversed weights of phased_bwd_data) by the view kernel: row k starts at
+  // w[k][0], its channel c wcstride further, tap t of that wtaps[t] further.
+  const bool rows_contiguous = weight_rows_contiguous(a.w);
+  const std::int64_t wcstride = a.w.stride[1];
+  std::vector<std::int64_t> wtaps;
+  wtaps.reserve(static_cast<std::size_t>(taps));
+  for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
+    for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
+      for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2)
+        wtaps.push_back(t0 * a.w.stride[2] + t1 * a.w.stride[3] + t2 * a.w.stride[4]);
   // A 1×1, stride-1, unpadded problem whose input planes are contiguous already is in the
   // shifted layout: read it in place, and copy only the last, partial tile (whose reads would
   // run past the input).
@@ -123,14 +112,8 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const bool tail_copy = x_in_place && tail_q0 + nr > g.qext;
   const std::int64_t xs_elems = x_in_place ? (tail_copy ? p.in_channels * nr : 0)
                                            : p.in_channels * g.cstride;
-  char* shared = static_cast<char*>(thread_scratch(
-      wbytes_aligned + static_cast<std::size_t>(xs_elems) * sizeof(T), ScratchSlot::shared));
-  T* wcopy = reinterpret_cast<T*>(shared);
-  T* xs = reinterpret_cast<T*>(shared + wbytes_aligned);
-  if (!in_place) copy_weight_rows<T>(p, a.w, wcopy);
-  auto weight_row = [&](std::int64_t k) -> const T* {
-    return in_place ? a.w.at<const T>(k, 0, 0, 0, 0) : wcopy + k * row_len;
-  };
+  T* xs = static_cast<T*>(
+      thread_scratch(static_cast<std::size_t>(xs_elems) * sizeof(T), ScratchSlot::shared));
 
   for (std::int64_t n = 0; n < p.batch; ++n) {
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
@@ -200,8 +183,12 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             // Rows past the group's last channel repeat it; their results are discarded.
             const T* wrows[kConvMaxMr];
             for (std::int64_t i = 0; i < mr; ++i)
-              wrows[i] = weight_row(grp * Kg + std::min(kt * mr + i, Kg - 1)) + c0 * taps;
-            uk.run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, dst, c0 > 0);
+              wrows[i] = a.w.at<const T>(grp * Kg + std::min(kt * mr + i, Kg - 1), c0, 0, 0, 0);
+            if (rows_contiguous)
+              uk.run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, dst, c0 > 0);
+            else
+              uk.run_view(cn, taps, g.taps.data(), wtaps.data(), xg + c0 * cs, cs, wrows,
+                          wcstride, dst, c0 > 0);
           }
         }
         for (std::int64_t kt = k0; kt < k1; ++kt) {
@@ -260,7 +247,6 @@ class DirectConv final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    const std::int64_t kg = p.out_channels_per_group();
     const char* kname = p.dtype == DType::f32 ? forward_kernel<float>(p, st.isa).name
                                               : forward_kernel<double>(p, st.isa).name;
     const std::size_t copy_bytes =

@@ -22,7 +22,7 @@ struct Arena {
 }  // namespace
 
 void* thread_scratch(std::size_t bytes, ScratchSlot slot) {
-  thread_local Arena arenas[2];
+  thread_local Arena arenas[3];
   Arena& arena = arenas[static_cast<int>(slot)];
   if (bytes <= arena.size) return arena.data.get();
   // Grow geometrically so a sequence of slightly larger problems does not remap each time.

@@ -9,9 +9,10 @@
 
 namespace convkit::detail {
 
-/// Two independent buffers per thread: `shared` for data a caller prepares before a parallel
-/// loop and hands to all workers (the caller also runs a chunk), `worker` for one chunk's own use.
-enum class ScratchSlot { worker = 0, shared = 1 };
+/// Independent buffers per thread: `shared` for data a caller prepares before a parallel loop
+/// and hands to all workers (the caller also runs a chunk), `worker` for one chunk's own use,
+/// `lowered` for an algorithm that runs other algorithms (data it keeps across their calls).
+enum class ScratchSlot { worker = 0, shared = 1, lowered = 2 };
 
 /// A 64-byte-aligned buffer of at least `bytes` bytes owned by the calling thread, valid until
 /// the next call on the same thread and slot. Throws OutOfMemory if it cannot be grown.

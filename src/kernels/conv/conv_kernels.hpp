@@ -2,7 +2,8 @@
 //
 // A micro-kernel computes an MR (output channels) × NR (consecutive output positions) tile:
 //   out[i][q] (+)= Σ_c Σ_t wrows[i][c·ntaps + t] · x[c·cstride + taps[t] + q]
-// reading each output channel's weights in their own memory order (no packing per call)
+// reading each output channel's weights in their own memory order (no packing per call; the
+// run_view variant reads them through any strided view instead: a transposed, reversed one)
 // continuing the sums already in `out` when `accumulate` is set (channel blocking), which
 // gives exactly the values of one pass over all channels.
 // over a "shifted" input layout in which every tap of the filter is a constant offset
@@ -20,10 +21,18 @@ template <typename T>
 using ConvUkernel = void (*)(std::int64_t channels, std::int64_t ntaps, const std::int64_t* taps,
                              const T* x, std::int64_t cstride, const T* const* wrows, T* out,
                              bool accumulate);
+/// The same tile reading weights through a view: channel c of row i at wrows[i] + c·wcstride,
+/// its tap t wtaps[t] further (a transposed or reversed weight view, read without packing).
+template <typename T>
+using ConvViewUkernel = void (*)(std::int64_t channels, std::int64_t ntaps,
+                                 const std::int64_t* taps, const std::int64_t* wtaps, const T* x,
+                                 std::int64_t cstride, const T* const* wrows,
+                                 std::int64_t wcstride, T* out, bool accumulate);
 
 template <typename T>
 struct ConvKernel {
-  ConvUkernel<T> run;
+  ConvUkernel<T> run;            // contiguous weight rows (the fast, common case)
+  ConvViewUkernel<T> run_view;   // weights through strides
   int mr, nr;
   const char* name;  // dtype-family-tile-isa, e.g. "f32_dconv_8x48__avx512"
 };
