@@ -161,9 +161,21 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
     tap_dst[static_cast<std::size_t>(t)] = (t / k12) * a.w.stride[2] +
                                            ((t / p.kernel[2]) % p.kernel[1]) * a.w.stride[3] +
                                            (t % p.kernel[2]) * a.w.stride[4];
+  bool rows_contiguous = true;  // each dw row (C/groups · taps values) in one run
+  {
+    std::int64_t expect = 1;
+    for (int d = 4; d >= 1; --d) {
+      if (a.w.size[d] > 1 && a.w.stride[d] != expect) rows_contiguous = false;
+      expect *= a.w.size[d];
+    }
+  }
   parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t k = begin; k < end; ++k) {
       const T* from = acc + ((k / Kg) * kg_pad + k % Kg) * cols_pad;
+      if (rows_contiguous) {
+        std::copy(from, from + cols, a.w.at<T>(k, 0, 0, 0, 0));
+        continue;
+      }
       for (std::int64_t c = 0; c < Cg; ++c) {
         T* to = a.w.at<T>(k, c, 0, 0, 0);
         for (std::int64_t t = 0; t < taps; ++t) to[tap_dst[static_cast<std::size_t>(t)]] = from[c * taps + t];
