@@ -74,8 +74,12 @@ options:
   --suite FILE        CSV suite: name,n,c,h,w,k,r,s,stride,pad,dilation,groups (# comments),
                       e.g. bench/suites/layers.csv (dilation: PyTorch's, 1 = dense)
   --filter SUBSTRING  only problems whose name contains SUBSTRING
-  --dir fwd|bwd_d|bwd_w   direction (default fwd): forward, backward-data (dx from dy, w),
-                      backward-weights (dw from dy, x); all use ConvPlan
+  --dir fwd|bwd_d|bwd_w|fwd_t   direction (default fwd): forward, backward-data (dx from
+                      dy, w), backward-weights (dw from dy, x), all through ConvPlan; fwd_t is
+                      the transposed convolution whose backward-data pass the descriptor
+                      describes (input: the descriptor's output, result: its input; weights
+                      (oc, ic/g, k...) as PyTorch's conv_transpose), run through the one-shot
+                      convkit::conv_transpose and compared with oneDNN's deconvolution
   --alg auto|reference|NAME   algorithm for the plan (default auto)
   --layout nchw|nhwc  activation layout (channels-first / channels-last; also for 1-D/3-D)
   --dtype f32|f64     (default f32)
@@ -125,6 +129,7 @@ struct Options {
   std::string suite, filter, csv;
   Direction dir = Direction::forward;
   std::string dir_name = "fwd";
+  bool transposed = false;  // fwd_t: dir is backward_data, run as conv_transpose
   std::string alg = "auto";
   Layout layout = Layout::channels_first;
   DType dtype = DType::f32;
@@ -179,7 +184,8 @@ Options parse_options(int argc, char** argv) {
       if (v == "fwd" || v == "fwd_d" || v == "fwd_i") o.dir = Direction::forward, o.dir_name = "fwd";
       else if (v == "bwd_d") o.dir = Direction::backward_data, o.dir_name = v;
       else if (v == "bwd_w") o.dir = Direction::backward_weights, o.dir_name = v;
-      else usage_error("--dir: got '" + v + "', expected fwd, bwd_d or bwd_w");
+      else if (v == "fwd_t") o.dir = Direction::backward_data, o.dir_name = v, o.transposed = true;
+      else usage_error("--dir: got '" + v + "', expected fwd, bwd_d, bwd_w or fwd_t");
     } else if (a == "--alg") {
       o.alg = value();
     } else if (a == "--layout") {
@@ -576,6 +582,34 @@ Operands make_operands(const ConvProblem& p, Direction dir, bool bias, int range
   return o;
 }
 
+// The transposed convolution whose result is p's input and whose input is p's output (same
+// weights): convkit::conv_transpose(desc) runs p's backward-data pass.
+convkit::ConvTransposeDesc transposed_desc(const ConvProblem& p) {
+  convkit::ConvTransposeDesc t;
+  const int nd = p.spatial_dims;
+  t.spatial_dims = nd;
+  t.batch = p.batch;
+  t.in_channels = p.out_channels;
+  t.out_channels = p.in_channels;
+  t.groups = p.groups;
+  t.layout = p.layout;
+  t.dtype = p.dtype;
+  std::vector<std::pair<std::int64_t, std::int64_t>> pads;
+  for (int j = 3 - nd; j < 3; ++j) {
+    t.input_size.push_back(p.out[j]);
+    t.kernel_size.push_back(p.kernel[j]);
+    t.stride.push_back(p.stride[j]);
+    t.dilation.push_back(p.dilation[j]);
+    pads.emplace_back(p.pad_before[j], p.pad_after[j]);
+    // the rows the forward pass leaves unread at the end come back as output_padding
+    t.output_padding.push_back(p.in[j] - ((p.out[j] - 1) * p.stride[j] +
+                                          p.dilation[j] * (p.kernel[j] - 1) + 1 -
+                                          p.pad_before[j] - p.pad_after[j]));
+  }
+  t.padding = convkit::Padding::explicit_pairs(pads);
+  return t;
+}
+
 void execute(const ConvPlan& plan, Direction dir, const Operands& o, const Buffer& out) {
   const TensorView a = o.in0.view(), b = o.in1.view(), y = out.view();
   if (dir == Direction::forward) {
@@ -631,8 +665,8 @@ tag weight_tag(int nd, bool grouped) {
 // Times one oneDNN convolution on the same data as convkit. `any`: format 'any' for the
 // tensors (oneDNN picks, usually blocked); else plain nc*/oi* (goi* with groups).
 // `expected` (in convkit's layout) checks the result when non-null.
-DnnlResult run(const ConvProblem& p, Direction dir, bool any, const Operands& ops,
-               const void* expected, double tol, int fixed_reps) {
+DnnlResult run(const ConvProblem& p, Direction dir, bool transposed, bool any,
+               const Operands& ops, const void* expected, double tol, int fixed_reps) {
   DnnlResult r;
   if (p.dtype != DType::f32) {
     r.error = "oneDNN 2.x has no f64 convolution";
@@ -682,7 +716,36 @@ DnnlResult run(const ConvProblem& p, Direction dir, bool any, const Operands& op
                        : convolution_forward::desc(pk, algorithm::convolution_direct, src_md, wei_md,
                                                    dst_md, strides, dilates, pad_l, pad_r);
     };
-    if (dir == Direction::forward) {
+    if (transposed) {
+      // Deconvolution from p's output back to p's input. Its weights are (OC, IC) = (p.ic,
+      // p.oc) per group over convkit's (p.oc, p.ic/g) memory: described by strides.
+      const std::int64_t ks = p.kernel_spatial(), G = p.groups;
+      const std::int64_t icg = p.in_channels_per_group(), ocg = p.out_channels_per_group();
+      memory::dims td, ts;
+      if (grouped) td = {G, icg, ocg}, ts = {ocg * icg * ks, ks, icg * ks};
+      else td = {p.in_channels, p.out_channels}, ts = {ks, icg * ks};
+      std::int64_t sp = 1;
+      std::vector<std::int64_t> kdims;
+      for (int j = 3 - nd; j < 3; ++j) kdims.push_back(p.kernel[j]);
+      std::vector<std::int64_t> kstr(kdims.size());
+      for (int j = static_cast<int>(kdims.size()) - 1; j >= 0; --j) {
+        kstr[static_cast<std::size_t>(j)] = sp;
+        sp *= kdims[static_cast<std::size_t>(j)];
+      }
+      for (std::size_t j = 0; j < kdims.size(); ++j) td.push_back(kdims[j]), ts.push_back(kstr[j]);
+      const memory::desc u_twei(td, type, ts);
+      const memory::desc twei = any ? memory::desc(td, type, tag::any) : u_twei;
+      deconvolution_forward::desc d(prop_kind::forward_inference, algorithm::deconvolution_direct,
+                                    dst_md, twei, src_md, strides, dilates, pad_l, pad_r);
+      deconvolution_forward::primitive_desc pd(d, eng);
+      r.impl = pd.impl_info_str();
+      args[DNNL_ARG_SRC] = input(u_dst, ops.in0, pd.src_desc());
+      args[DNNL_ARG_WEIGHTS] = input(u_twei, ops.in1, pd.weights_desc());
+      out = memory(pd.dst_desc(), eng);
+      args[DNNL_ARG_DST] = out;
+      u_out = u_src;
+      prim = deconvolution_forward(pd);
+    } else if (dir == Direction::forward) {
       convolution_forward::primitive_desc pd(fwd_desc(prop_kind::forward_inference, ops.has_bias), eng);
       r.impl = pd.impl_info_str();
       args[DNNL_ARG_SRC] = input(u_src, ops.in0, pd.src_desc());
@@ -971,7 +1034,14 @@ int main(int argc, char** argv) {
         po.algorithm = opt.alg;
         ConvPlan plan(p, opt.dir, po);
         alg = plan.algorithm_name();
-        tck = time_it([&] { execute(plan, opt.dir, ops, ops.out); }, opt.reps);
+        if (opt.transposed) {  // the public transposed-convolution call (plan from its cache)
+          const convkit::ConvTransposeDesc td = transposed_desc(p);
+          tck = time_it([&] {
+            convkit::conv_transpose(td, ops.in0.view(), ops.in1.view(), nullptr, ops.out.view(), po);
+          }, opt.reps);
+        } else {
+          tck = time_it([&] { execute(plan, opt.dir, ops, ops.out); }, opt.reps);
+        }
         const double flops = 2.0 * static_cast<double>(p.macs());
         gf = flops / (tck.median_ms * 1e-3) * 1e-9;
         pct = 100.0 * gf / peak;
@@ -1008,8 +1078,8 @@ int main(int argc, char** argv) {
         }
         if (opt.vs_onednn) {
 #ifdef CONVKIT_BENCH_WITH_ONEDNN
-          dany = dn::run(p, opt.dir, true, ops, expected, tol, opt.reps);
-          dnchw = dn::run(p, opt.dir, false, ops, expected, tol, opt.reps);
+          dany = dn::run(p, opt.dir, opt.transposed, true, ops, expected, tol, opt.reps);
+          dnchw = dn::run(p, opt.dir, opt.transposed, false, ops, expected, tol, opt.reps);
           // OpenMP workers spin for a while after a parallel region; let them settle so they
           // do not steal cycles from the next convkit measurement.
           std::this_thread::sleep_for(std::chrono::milliseconds(30));

@@ -60,19 +60,40 @@ def torch_table(path):
     return "\n".join(out)
 
 
+def torch_backward_table(path):
+    rs = rows(path)
+    out = ["### convkit vs PyTorch 1.13 autograd, backward (grad_x + grad_weight), NCHW, 2 threads",
+           "", f"`{header(path)}`", "",
+           "| layer | convkit ms | GFLOP/s | torch ms | GFLOP/s | × torch |",
+           "|---|---|---|---|---|---|"]
+    for r in rs:
+        out.append(f"| {r['name']} | {float(r['convkit_ms']):.3f} | "
+                   f"{float(r['convkit_gflops']):.0f} | {float(r['torch_ms']):.3f} | "
+                   f"{float(r['torch_gflops']):.0f} | {float(r['speed']):.2f} |")
+    g = geomean([float(r["speed"]) for r in rs])
+    out += ["", f"Geometric mean: speed vs torch autograd **{g:.2f}×** (> 1: convkit faster).", ""]
+    return "\n".join(out)
+
+
 def main(d):
     parts = []
     for name, title in (("fwd_2t.csv", "Forward, NCHW, 2 threads"),
                         ("fwd_1t.csv", "Forward, NCHW, 1 thread"),
                         ("fwd_2t_nhwc.csv", "Forward, NHWC, 2 threads"),
                         ("bwdd_2t.csv", "Backward-data, NCHW, 2 threads"),
-                        ("bwdw_2t.csv", "Backward-weights, NCHW, 2 threads")):
+                        ("bwdw_2t.csv", "Backward-weights, NCHW, 2 threads"),
+                        ("fwdt_2t.csv", "Transposed convolution (fwd_t: conv_transpose of each "
+                                        "layer's output back to its input; oneDNN: deconvolution), "
+                                        "NCHW, 2 threads")):
         p = os.path.join(d, name)
         if os.path.exists(p):
             parts.append(conv_table(p, title)[0])
     p = os.path.join(d, "torch_2t.csv")
     if os.path.exists(p):
         parts.append(torch_table(p))
+    p = os.path.join(d, "torch_bwd_2t.csv")
+    if os.path.exists(p):
+        parts.append(torch_backward_table(p))
     print("\n".join(parts))
 
 

@@ -46,6 +46,10 @@ def parse_args(argv=None):
                         "least 0.5 s; 3 when one call takes over 1 s)")
     p.add_argument("--csv", default="", help="also write the rows to this CSV file")
     p.add_argument("--skip-torch", action="store_true", help="time convkit only")
+    p.add_argument("--backward", action="store_true",
+                   help="time the backward pass instead (NCHW): grad_x and grad_weight from "
+                        "grad_output, convkit.conv2d_backward vs torch.ops.aten."
+                        "convolution_backward, the function PyTorch's autograd runs")
     a = p.parse_args(argv)
     if a.threads < 1:
         p.error("--threads must be >= 1")
@@ -179,6 +183,68 @@ def geomean(v):
     return math.exp(sum(math.log(x) for x in v) / len(v)) if v else float("nan")
 
 
+def main_backward(a, layers):
+    """convkit.conv2d_backward(compute=("x", "weight")) vs the autograd kernel of conv2d."""
+    print("# backward (grad_x + grad_weight, no bias), NCHW: convkit.conv2d_backward vs "
+          "torch.ops.aten.convolution_backward (what autograd calls for conv2d); both allocate "
+          "their results; x = torch ms / convkit ms")
+    wname = max(4, max(len(L["name"]) for L in layers))
+    print(f"{'name':<{wname}}  {'ck ms':>9} {'GF/s':>6} {'torch ms':>9} {'GF/s':>6} "
+          f"{'x':>6} {'maxdiff':>8}")
+    rows = []
+    rng = np.random.default_rng(0)
+    for L in layers:
+        load = ForeignLoad()
+        n, c, h, w, k = L["n"], L["c"], L["h"], L["w"], L["k"]
+        r, s, st, pd, dl, g = L["r"], L["s"], L["stride"], L["pad"], L["dilation"], L["groups"]
+        oh, ow = out_size(h, r, st, pd, dl), out_size(w, s, st, pd, dl)
+        macs = n * k * oh * ow * (c // g) * r * s
+        flops = 2.0 * 2 * macs  # two passes: grad_x and grad_weight
+        x = small_ints(rng, (n, c, h, w))
+        wt = small_ints(rng, (k, c // g, r, s))
+        dy = small_ints(rng, (n, k, oh, ow))
+        kw = dict(stride=st, padding=pd, dilation=dl, groups=g)
+        t_ck, reps = time_it(lambda: convkit.conv2d_backward(dy, x, wt, compute=("x", "weight"),
+                                                             **kw), a.reps)
+        dx, dw, _ = convkit.conv2d_backward(dy, x, wt, compute=("x", "weight"), **kw)
+        t_th, maxdiff = float("nan"), float("nan")
+        if not a.skip_torch:
+            xt, wtt, dyt = torch.from_numpy(x), torch.from_numpy(wt), torch.from_numpy(dy)
+            args = (dyt, xt, wtt, None, [st, st], [pd, pd], [dl, dl], False, [0, 0], g,
+                    [True, True, False])
+            bwd = torch.ops.aten.convolution_backward
+            t_th, _ = time_it(lambda: bwd(*args), a.reps)
+            gx, gw, _ = bwd(*args)
+            maxdiff = max(float(np.max(np.abs(gx.numpy() - dx))),
+                          float(np.max(np.abs(gw.numpy() - dw))))
+            time.sleep(0.03)
+        row = dict(name=L["name"], reps=reps, macs=macs, convkit_ms=t_ck * 1e3,
+                   convkit_gflops=flops / t_ck * 1e-9, torch_ms=t_th * 1e3,
+                   torch_gflops=flops / t_th * 1e-9, speed=t_th / t_ck, max_abs_diff=maxdiff,
+                   foreign_cpu_pct=100 * load.fraction())
+        rows.append(row)
+        print(f"{row['name']:<{wname}}  {row['convkit_ms']:9.3f} {row['convkit_gflops']:6.1f} "
+              f"{row['torch_ms']:9.3f} {row['torch_gflops']:6.1f} {row['speed']:6.2f} "
+              f"{maxdiff:8.3g}", flush=True)
+    gm = {key: geomean([r[key] for r in rows]) for key in ("convkit_gflops", "torch_gflops",
+                                                            "speed")}
+    print(f"# geomean over {len(rows)} layer(s): convkit {gm['convkit_gflops']:.1f} GFLOP/s, "
+          f"torch {gm['torch_gflops']:.1f} GFLOP/s; speed convkit/torch {gm['speed']:.3f}")
+    bad = [r["name"] for r in rows if not a.skip_torch and not r["max_abs_diff"] == 0]
+    if bad:
+        print(f"# RESULTS DIFFER for: {', '.join(bad)}")
+    if a.csv:
+        import csv
+        with open(a.csv, "w", newline="") as f:
+            f.write(f"# torch_bench --backward threads={a.threads}\n")
+            wr = csv.DictWriter(f, fieldnames=list(rows[0].keys()) + ["threads"])
+            wr.writeheader()
+            for r in rows:
+                wr.writerow({**r, "threads": a.threads})
+            f.write("# geomean " + " ".join(f"{k}={v:.4f}" for k, v in gm.items()) + "\n")
+    return 1 if bad else 0
+
+
 def main():
     a = ARGS
     layers = load_suite(a.suite, a.filter)
@@ -222,6 +288,12 @@ def main():
               "VM; run bench/run_torch_bench.sh instead")
     print("# x = speed convkit/torch = torch ms / convkit ms (> 1: convkit faster); "
           "nchw: convkit NCHW vs torch NCHW, nhwc: convkit NHWC vs torch channels_last")
+
+    if a.backward:
+        rc = main_backward(a, layers)
+        if limiter is not None:
+            limiter.restore_original_limits()
+        return rc
 
     # Is out= really honoured (so convkit's timing excludes allocation)?
     probe_x = np.zeros((1, 1, 3, 3), np.float32)
