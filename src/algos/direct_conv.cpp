@@ -176,6 +176,11 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             cs = a.x.stride[1];
           }
         }
+        // A partial last tile runs a narrower version of the kernel (same output stride).
+        const int nv_here = uk.narrow_vectors(std::min(nr, g.qext - q0));
+        const ConvUkernel<T> run = nv_here < uk.nv ? uk.narrow[nv_here - 1] : uk.run;
+        const ConvViewUkernel<T> run_view =
+            nv_here < uk.nv ? uk.narrow_view[nv_here - 1] : uk.run_view;
         for (std::int64_t c0 = 0; c0 < Cg; c0 += cblock) {
           const std::int64_t cn = std::min(cblock, Cg - c0);
           for (std::int64_t kt = k0; kt < k1; ++kt) {
@@ -185,10 +190,10 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             for (std::int64_t i = 0; i < mr; ++i)
               wrows[i] = a.w.at<const T>(grp * Kg + std::min(kt * mr + i, Kg - 1), c0, 0, 0, 0);
             if (rows_contiguous)
-              uk.run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, dst, c0 > 0);
+              run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, dst, c0 > 0);
             else
-              uk.run_view(cn, taps, g.taps.data(), wtaps.data(), xg + c0 * cs, cs, wrows,
-                          wcstride, dst, c0 > 0);
+              run_view(cn, taps, g.taps.data(), wtaps.data(), xg + c0 * cs, cs, wrows, wcstride,
+                       dst, c0 > 0);
           }
         }
         for (std::int64_t kt = k0; kt < k1; ++kt) {

@@ -99,7 +99,8 @@ template <>
 inline const ConvKernel<double>* variants<double>(Isa isa) { return conv_kernels(isa).f64; }
 
 // The variant with the least work for `rows` tile rows and `cols` positions, counting the
-// padding of both to whole tiles and each variant's relative speed (ties: the earlier one).
+// padding of rows to whole tiles, of columns to whole tiles and a narrow last tile, and each
+// variant's relative speed (ties: the earlier one).
 template <typename T>
 const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t rows_needed, std::int64_t cols_needed) {
   const ConvKernel<T>* v = variants<T>(isa);
@@ -107,7 +108,10 @@ const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t rows_needed, std::int64_t
   double best_cost = 0;
   for (int i = 0; i < kConvVariants; ++i) {
     const std::int64_t rows = (rows_needed + v[i].mr - 1) / v[i].mr * v[i].mr;
-    const std::int64_t cols = (cols_needed + v[i].nr - 1) / v[i].nr * v[i].nr;
+    // whole tiles, then the partial one at the width of its narrow version
+    const std::int64_t tail = cols_needed % v[i].nr;
+    const std::int64_t cols = cols_needed / v[i].nr * v[i].nr +
+                              (tail ? v[i].narrow_vectors(tail) * (v[i].nr / v[i].nv) : 0);
     const double cost = static_cast<double>(rows) / static_cast<double>(rows_needed) *
                         static_cast<double>(cols) / static_cast<double>(cols_needed) *
                         kConvVariantPenalty[i];

@@ -29,12 +29,27 @@ using ConvViewUkernel = void (*)(std::int64_t channels, std::int64_t ntaps,
                                  std::int64_t cstride, const T* const* wrows,
                                  std::int64_t wcstride, T* out, bool accumulate);
 
+/// Narrow versions of a tile for the last, partial tile of a row of work: 1..kConvNarrow
+/// vectors of columns (null where that is not narrower than the tile), same MR and the same
+/// `out` row stride (NR), so a 49-position image costs 48 + 16 columns, not 96.
+constexpr int kConvNarrow = 3;
+
 template <typename T>
 struct ConvKernel {
   ConvUkernel<T> run;            // contiguous weight rows (the fast, common case)
   ConvViewUkernel<T> run_view;   // weights through strides
   int mr, nr;
   const char* name;  // dtype-family-tile-isa, e.g. "f32_dconv_8x48__avx512"
+  int nv;            // vectors per row (nr / nv lanes each)
+  ConvUkernel<T> narrow[kConvNarrow];           // [v − 1]: v vectors of columns
+  ConvViewUkernel<T> narrow_view[kConvNarrow];
+
+  /// Columns computed for `cols` (≥ 1) columns of a partial tile, and the kernels doing it.
+  int narrow_vectors(std::int64_t cols) const {
+    const std::int64_t lanes = nr / nv;
+    const std::int64_t v = (cols + lanes - 1) / lanes;
+    return v < nv && v <= kConvNarrow && narrow[v - 1] ? static_cast<int>(v) : nv;
+  }
 };
 
 /// Tile shapes, chosen per problem by the waste they leave in both dimensions:
