@@ -184,8 +184,7 @@ std::shared_ptr<Plan> make_plan(const ConvProblem& p, bool prepare) {
           // Multi-tap views are read in place only for depthwise weights (small): through a
           // transposed view, each of a row's channels is a separate, far-apart run (measured
           // 3× slower than packing on resnet50.res5_3x3's 9.4 MB of weights).
-          ph.in_place = (p.groups == 1 && ph.sub_taps == 1) ||
-                        (Kg == 1 && p.in_channels_per_group() == 1);
+          ph.in_place = p.groups == 1 || (Kg == 1 && p.in_channels_per_group() == 1);
           ph.weight_offset = plan->packed_elems;
           if (!ph.in_place) plan->packed_elems += p.in_channels * Kg * ph.sub_taps;
           if (prepare) ph.state = ph.algo->prepare(*sub, Direction::forward);
