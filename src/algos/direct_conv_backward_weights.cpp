@@ -57,10 +57,14 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
   const std::int64_t taps = p.kernel_spatial();
   const std::int64_t cols = Cg * taps;
   const std::int64_t ktiles = (Kg + mr - 1) / mr, jtiles = (cols + nj - 1) / nj;
-  const std::int64_t items = p.groups * ktiles * jtiles;
+  // Depthwise (one input and one output channel per group): each channel's taps are dot
+  // products of its own two rows, all taps' sums in registers over the whole length.
+  const bool depthwise = Kg == 1 && Cg == 1;
+  const std::int64_t items = depthwise ? p.groups : p.groups * ktiles * jtiles;
   const std::int64_t qlen = (g.qext + uk.lanes - 1) / uk.lanes * uk.lanes;
 
-  const std::size_t abytes = (static_cast<std::size_t>(items * mr * nj) * sizeof(T) + 63) / 64 * 64;
+  const std::int64_t acc_elems = depthwise ? p.groups * taps : items * mr * nj;
+  const std::size_t abytes = (static_cast<std::size_t>(acc_elems) * sizeof(T) + 63) / 64 * 64;
   const std::size_t dbytes =
       (static_cast<std::size_t>(p.out_channels * st.dlen) * sizeof(T) + 63) / 64 * 64;
   char* shared = static_cast<char*>(thread_scratch(
@@ -69,7 +73,7 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
   T* acc = reinterpret_cast<T*>(shared);
   T* dye = reinterpret_cast<T*>(shared + abytes);
   T* xs = reinterpret_cast<T*>(shared + abytes + dbytes);
-  std::fill(acc, acc + items * mr * nj, T(0));
+  std::fill(acc, acc + acc_elems, T(0));
 
   for (std::int64_t n = 0; n < p.batch; ++n) {
     std::atomic<bool> finite{true};
@@ -86,6 +90,14 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
       }
     });
     if (!finite) return false;
+    if (depthwise) {
+      parallel_for(p.groups, [&](std::int64_t begin, std::int64_t end, int) {
+        for (std::int64_t c = begin; c < end; ++c)
+          uk.run_taps(qlen, dye + c * st.dlen, xs + c * g.cstride, g.taps.data(), taps,
+                      acc + c * taps);
+      });
+      continue;
+    }
     for (std::int64_t q0 = 0; q0 < qlen; q0 += kQChunk) {
       const std::int64_t len = std::min(kQChunk, qlen - q0);
       parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
@@ -112,6 +124,15 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
     tap_dst[static_cast<std::size_t>(t)] = (t / k12) * a.w.stride[2] +
                                            ((t / p.kernel[2]) % p.kernel[1]) * a.w.stride[3] +
                                            (t % p.kernel[2]) * a.w.stride[4];
+  if (depthwise) {
+    parallel_for(p.groups, [&](std::int64_t begin, std::int64_t end, int) {
+      for (std::int64_t c = begin; c < end; ++c) {
+        T* to = a.w.at<T>(c, 0, 0, 0, 0);
+        for (std::int64_t t = 0; t < taps; ++t) to[tap_dst[static_cast<std::size_t>(t)]] = acc[c * taps + t];
+      }
+    });
+    return true;
+  }
   parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t item = begin; item < end; ++item) {
       const std::int64_t jt = item % jtiles, kt = (item / jtiles) % ktiles;
@@ -155,8 +176,10 @@ class DirectConvBackwardWeights final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    const char* kname =
-        p.dtype == DType::f32 ? kernel_for<float>(st.isa).name : kernel_for<double>(st.isa).name;
+    const bool dw = p.in_channels_per_group() == 1 && p.out_channels_per_group() == 1;
+    const char* kname = p.dtype == DType::f32
+                            ? (dw ? kernel_for<float>(st.isa).taps_name : kernel_for<float>(st.isa).name)
+                            : (dw ? kernel_for<double>(st.isa).taps_name : kernel_for<double>(st.isa).name);
     return describe_kernel(kname, st.isa);
   }
 

@@ -9,8 +9,8 @@
 namespace convkit::detail {
 
 const WgradKernels wgrad_kernels_avx2 = {
-    {&wgrad_ukernel<float, 3, 4>, 3, 4, 8, "f32_wgrad_3x4__avx2"},
-    {&wgrad_ukernel<double, 3, 4>, 3, 4, 4, "f64_wgrad_3x4__avx2"},
+    {&wgrad_ukernel<float, 3, 4>, 3, 4, 8, "f32_wgrad_3x4__avx2", &wgrad_taps_ukernel<float>, "f32_wgrad_taps__avx2"},
+    {&wgrad_ukernel<double, 3, 4>, 3, 4, 4, "f64_wgrad_3x4__avx2", &wgrad_taps_ukernel<double>, "f64_wgrad_taps__avx2"},
 };
 
 }  // namespace convkit::detail

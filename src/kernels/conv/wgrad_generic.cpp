@@ -9,8 +9,8 @@
 namespace convkit::detail {
 
 const WgradKernels wgrad_kernels_generic = {
-    {&wgrad_ukernel<float, 2, 4>, 2, 4, 4, "f32_wgrad_2x4__generic"},
-    {&wgrad_ukernel<double, 2, 4>, 2, 4, 2, "f64_wgrad_2x4__generic"},
+    {&wgrad_ukernel<float, 2, 4>, 2, 4, 4, "f32_wgrad_2x4__generic", &wgrad_taps_ukernel<float>, "f32_wgrad_taps__generic"},
+    {&wgrad_ukernel<double, 2, 4>, 2, 4, 2, "f64_wgrad_2x4__generic", &wgrad_taps_ukernel<double>, "f64_wgrad_taps__generic"},
 };
 
 }  // namespace convkit::detail

@@ -16,11 +16,20 @@ template <typename T>
 using WgradUkernel = void (*)(std::int64_t len, const T* const* rows, const T* const* cols, T* out,
                               std::int64_t ldo, bool accumulate);
 
+/// Depthwise form: one output-gradient row against one shifted input row at every tap,
+/// out[t] += Σ_q row[q] · col[offs[t] + q] for t < ntaps, len a multiple of the vector width;
+/// the taps' sums stay in registers over the whole length (one horizontal sum per tap).
+template <typename T>
+using WgradTapsUkernel = void (*)(std::int64_t len, const T* row, const T* col,
+                                  const std::int64_t* offs, std::int64_t ntaps, T* out);
+
 template <typename T>
 struct WgradKernel {
   WgradUkernel<T> run;
   int mr, nj, lanes;
   const char* name;  // e.g. "f32_wgrad_4x6__avx512"
+  WgradTapsUkernel<T> run_taps;
+  const char* taps_name;  // e.g. "f32_wgrad_taps9__avx512"
 };
 
 struct WgradKernels {
