@@ -569,6 +569,33 @@ TEST(Algorithms, DepthwisePathsMatchOracle) {
   EXPECT_EQ(ran, 360);
 }
 
+// phased_bwd_data splits dx by stride phase (phases no tap reaches, taps t0 + u·s/gcd(s, d),
+// dy cropped when a phase's padding is negative) and runs each as a forward problem through
+// another algorithm, with the weights as a transposed, reversed view (or packed, for groups):
+// zero-padding problems only, so every case here pads with zeros, with strides, dilations
+// and pads that exercise those cases, on every ISA path, against the oracle.
+TEST(Algorithms, PhasedBackwardDataMatchesOracle) {
+  int ran = 0;
+  for_each_isa_cap([&](const char* isa) {
+    std::mt19937_64 rng(2718);
+    Coverage cov;
+    for (int i = 0; i < 120; ++i) {
+      Case c;
+      do {
+        c = random_case(rng, cov, /*medium=*/i % 2 == 0);
+      } while (c.mode != PaddingMode::zeros);
+      Variant v = random_variant(rng, cov);
+      v.algorithm = "phased_bwd_data";
+      SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " phased_bwd_data case #" +
+                   std::to_string(i));
+      run_case_in_its_dtype(c, v, rng);
+      ++ran;
+      if (too_many_failures()) FAIL() << "too many failures";
+    }
+  });
+  EXPECT_EQ(ran, 360);
+}
+
 TEST(Reference, RandomMediumProblemsAllDirections) {
   std::mt19937_64 rng(31337);
   Coverage cov;
