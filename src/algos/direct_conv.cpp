@@ -144,7 +144,11 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
         }
       }
     });
-    parallel_for(p.groups * nchunks * tiles, [&](std::int64_t begin, std::int64_t end, int) {
+    // Items are shared out dynamically at the end (an output tile's sums do not depend on the
+    // thread): static halves left one core idle for 10-25 % of 1×1 layers.
+    const std::int64_t items = p.groups * nchunks * tiles;
+    const std::int64_t grain = 1;
+    parallel_for_dynamic(items, grain, [&](std::int64_t begin, std::int64_t end, int) {
       // Per thread: kchunk tiles of running sums, and the tile's runs of real outputs.
       T* acc = static_cast<T*>(thread_scratch(
           static_cast<std::size_t>(kchunk * mr * nr) * sizeof(T) +

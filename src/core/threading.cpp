@@ -1,4 +1,5 @@
-// src/core/threading.cpp — a small persistent thread pool with static partitioning.
+// src/core/threading.cpp — a small persistent thread pool: static partitioning, or chunks
+// handed out from a shared counter.
 #include "core/threading.hpp"
 
 #include <algorithm>
@@ -48,13 +49,17 @@ class Pool {
     return *pool;
   }
 
-  void run(std::int64_t n, int threads, const ChunkFn& fn) {
+  // grain > 0: dynamic (chunks of `grain` items from next_), else one static chunk per thread.
+  void run(std::int64_t n, int threads, const ChunkFn& fn, std::int64_t grain = 0) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock() || threads <= 1 || n <= 1) {
+    if (!busy.owns_lock() || threads <= 1 || n <= 1 || (grain > 0 && grain >= n)) {
       fn(0, n, 0);
       return;
     }
-    const int chunks = static_cast<int>(std::min<std::int64_t>(threads, n));
+    const std::int64_t units = grain > 0 ? (n + grain - 1) / grain : n;
+    const int chunks = static_cast<int>(std::min<std::int64_t>(threads, units));
+    grain_ = grain;
+    next_.store(0, std::memory_order_relaxed);
     ensure_workers(chunks - 1);
     job_ = &fn;
     n_ = n;
@@ -91,6 +96,18 @@ class Pool {
   }
 
   void run_chunk(int c) {
+    if (grain_ > 0) {
+      // Three quarters of each thread's share as one contiguous block (locality), the rest
+      // from the shared counter (balance).
+      const std::int64_t block = n_ / chunks_ * 3 / 4;
+      if (block > 0) (*job_)(c * block, (c + 1) * block, c);
+      for (;;) {
+        const std::int64_t b =
+            chunks_ * block + next_.fetch_add(grain_, std::memory_order_relaxed);
+        if (b >= n_) return;
+        (*job_)(b, std::min(n_, b + grain_), c);
+      }
+    }
     const std::int64_t base = n_ / chunks_, rem = n_ % chunks_;
     const std::int64_t begin = c * base + std::min<std::int64_t>(c, rem);
     const std::int64_t end = begin + base + (c < rem ? 1 : 0);
@@ -142,6 +159,8 @@ class Pool {
   const ChunkFn* job_ = nullptr;
   std::int64_t n_ = 0;
   int chunks_ = 0;
+  std::int64_t grain_ = 0;
+  std::atomic<std::int64_t> next_{0};
   std::uint64_t generation_ = 0;
   std::atomic<int> pending_{0};
   std::mutex error_m_;
@@ -198,6 +217,20 @@ void parallel_for(std::int64_t n, const ChunkFn& fn) {
     fn(b, e, t);
   };
   Pool::instance().run(n, current_num_threads(), flushed);
+}
+
+void parallel_for_dynamic(std::int64_t n, std::int64_t grain, const ChunkFn& fn) {
+  if (n <= 0) return;
+  grain = std::max<std::int64_t>(1, grain);
+  if (!flush_denormal_setting().load(std::memory_order_relaxed)) {
+    Pool::instance().run(n, current_num_threads(), fn, grain);
+    return;
+  }
+  const ChunkFn flushed = [&fn](std::int64_t b, std::int64_t e, int t) {
+    FlushDenormalScope scope;
+    fn(b, e, t);
+  };
+  Pool::instance().run(n, current_num_threads(), flushed, grain);
 }
 
 bool flush_denormal_enabled() { return flush_denormal_setting().load(std::memory_order_relaxed); }

@@ -1,6 +1,7 @@
 // src/core/threading.hpp — the thread pool behind every parallel loop.
 //
-// parallel_for splits [0, n) into one contiguous chunk per thread (static partitioning).
+// parallel_for splits [0, n) into one contiguous chunk per thread (static partitioning);
+// parallel_for_dynamic hands out chunks of a given grain as threads become free.
 // Algorithms make each work item's result independent of which thread computes it and of
 // the chunking, which is what makes results bitwise identical for any thread count.
 // When another caller is already using the pool (user threads calling convkit concurrently)
@@ -26,5 +27,11 @@ bool flush_denormal_enabled();
 /// Runs fn over [0, n) with up to current_num_threads() threads; returns after every chunk ran.
 /// Exceptions thrown by fn are rethrown on the calling thread (the first one).
 void parallel_for(std::int64_t n, const ChunkFn& fn);
+
+/// The same, but each thread first takes a contiguous three quarters of its share, then
+/// chunks of `grain` items from a shared counter as it finishes, so uneven items (partial
+/// tiles, cache misses, one core slowed by the machine) even out.
+/// Only for loops whose items are independent of the thread computing them.
+void parallel_for_dynamic(std::int64_t n, std::int64_t grain, const ChunkFn& fn);
 
 }  // namespace convkit::detail

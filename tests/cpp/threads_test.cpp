@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/cpu_features.hpp"
+#include "core/threading.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -544,4 +545,36 @@ TEST(Dispatch, EveryIsaPathThisCpuHasRuns) {
   // This project's machines have AVX-512; on them the test must have exercised it.
   if (__builtin_cpu_supports("avx512f")) EXPECT_EQ(cpu, Isa::avx512);
 #endif
+}
+
+// parallel_for_dynamic: every item exactly once, for item counts around the thread count and
+// the grain, with 1-4 threads and exceptions from a chunk reaching the caller.
+TEST(Threads, DynamicLoopCoversEveryItemOnce) {
+  const int saved = convkit::get_num_threads();
+  for (int threads : {1, 2, 3, 4}) {
+    convkit::set_num_threads(threads);
+    for (std::int64_t n : {1, 2, 3, 7, 8, 9, 31, 100, 1000}) {
+      for (std::int64_t grain : {1, 2, 5, 64}) {
+        std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+        for (auto& h : hits) h = 0;
+        convkit::detail::parallel_for_dynamic(n, grain, [&](std::int64_t b, std::int64_t e, int t) {
+          EXPECT_LT(t, threads);
+          EXPECT_LE(0, b);
+          EXPECT_LT(b, e);
+          EXPECT_LE(e, n);
+          for (std::int64_t i = b; i < e; ++i) hits[static_cast<std::size_t>(i)]++;
+        });
+        for (std::int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(hits[static_cast<std::size_t>(i)].load(), 1)
+              << "item " << i << " of " << n << ", grain " << grain << ", " << threads << " threads";
+      }
+    }
+    EXPECT_THROW(convkit::detail::parallel_for_dynamic(50, 1,
+                                                       [](std::int64_t b, std::int64_t e, int) {
+                                                         if (b <= 37 && 37 < e)
+                                                           throw std::runtime_error("item 37");
+                                                       }),
+                 std::runtime_error);
+  }
+  convkit::set_num_threads(saved);
 }
