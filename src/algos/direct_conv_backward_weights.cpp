@@ -100,7 +100,7 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
     }
     for (std::int64_t q0 = 0; q0 < qlen; q0 += kQChunk) {
       const std::int64_t len = std::min(kQChunk, qlen - q0);
-      parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
+      parallel_for_dynamic(items, 1, [&](std::int64_t begin, std::int64_t end, int) {
         const T* rows[8];
         const T* colp[8];
         for (std::int64_t item = begin; item < end; ++item) {

@@ -131,7 +131,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
           }
         }
       });
-      parallel_for(p.groups * jtiles, [&](std::int64_t begin, std::int64_t end, int) {
+      parallel_for_dynamic(p.groups * jtiles, 1, [&](std::int64_t begin, std::int64_t end, int) {
         T* bp = static_cast<T*>(thread_scratch(static_cast<std::size_t>(kc * nr) * sizeof(T)));
         for (std::int64_t item = begin; item < end; ++item) {
           const std::int64_t g = item / jtiles, j = item % jtiles;
