@@ -157,6 +157,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
       std::int64_t* run_len = run_j + nr;
       std::int64_t* run_off = run_len + nr;
       const std::int64_t ys = a.y.stride[4];
+      const bool channels_inner = a.y.stride[1] == 1 && ys != 1;
       for (std::int64_t item = begin; item < end; ++item) {
         const std::int64_t grp = item / (nchunks * tiles);
         const std::int64_t chunk = tile_major ? item % nchunks : (item / tiles) % nchunks;
@@ -218,6 +219,26 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
         }
         for (std::int64_t kt = k0; kt < k1; ++kt) {
           const std::int64_t rows = std::min(mr, Kg - kt * mr);
+          if (channels_inner) {
+            // Channels-last output: position by position, the tile's rows are consecutive
+            // channels, so each position is one short contiguous store (row by row, every
+            // store would land on its own cache line).
+            T bias_v[kConvMaxMr];
+            for (std::int64_t i = 0; i < rows; ++i)
+              bias_v[i] = a.bias ? *a.bias->at<const T>(grp * Kg + kt * mr + i) : T(0);
+            T* ybase = a.y.at<T>(n, grp * Kg + kt * mr, 0, 0, 0);
+            const T* tile = acc + (kt - k0) * mr * nr;
+            for (std::int64_t v = 0; v < nruns; ++v)
+              for (std::int64_t e = 0; e < run_len[v]; ++e) {
+                T* yp = ybase + run_off[v] + e * ys;
+                const T* tc = tile + run_j[v] + e;
+                if (a.relu)
+                  for (std::int64_t i = 0; i < rows; ++i) yp[i] = relu(tc[i * nr] + bias_v[i]);
+                else
+                  for (std::int64_t i = 0; i < rows; ++i) yp[i] = tc[i * nr] + bias_v[i];
+              }
+            continue;
+          }
           for (std::int64_t i = 0; i < rows; ++i) {
             const std::int64_t k = grp * Kg + kt * mr + i;
             const T bias = a.bias ? *a.bias->at<const T>(k) : T(0);
