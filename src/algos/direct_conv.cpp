@@ -133,10 +133,12 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
 
   for (std::int64_t n = 0; n < p.batch; ++n) {
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
+      if (!x_in_place) {
+        build_shifted_channels<T>(p, g, a.x, n, begin, end, xs);
+        return;
+      }
       for (std::int64_t c = begin; c < end; ++c) {
-        if (!x_in_place) {
-          build_shifted_channel<T>(p, g, a.x, n, c, xs + c * g.cstride);
-        } else if (tail_copy) {
+        if (tail_copy) {
           const T* src = a.x.at<const T>(n, c, 0, 0, 0) + tail_q0;
           T* dst = xs + c * nr;
           std::copy(src, src + (g.qext - tail_q0), dst);

@@ -78,10 +78,8 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
   for (std::int64_t n = 0; n < p.batch; ++n) {
     std::atomic<bool> finite{true};
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
-      for (std::int64_t c = begin; c < end; ++c) {
-        build_shifted_channel<T>(p, g, a.x, n, c, xs + c * g.cstride);
-        if (!all_finite(xs + c * g.cstride, g.cstride)) finite = false;
-      }
+      build_shifted_channels<T>(p, g, a.x, n, begin, end, xs);
+      if (!all_finite(xs + begin * g.cstride, (end - begin) * g.cstride)) finite = false;
     });
     parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
       for (std::int64_t k = begin; k < end; ++k) {

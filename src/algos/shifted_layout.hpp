@@ -227,4 +227,68 @@ void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5&
   std::fill(dst + g.phases * g.plane, dst + g.cstride, T(0));
 }
 
+// Channels [c_begin, c_end) of image n, channel c at dst0 + c·cstride. Channels-last input
+// (channels contiguous) is rewritten 16 channels at a time, so each input cache line is read
+// once for 16 channels instead of once per channel; other layouts channel by channel.
+template <typename T>
+void build_shifted_channels(const ConvProblem& p, const Geometry& g, const View5& x,
+                            std::int64_t n, std::int64_t c_begin, std::int64_t c_end, T* dst0) {
+  if (x.stride[1] != 1 || x.stride[4] == 1 || c_end - c_begin < 2) {
+    for (std::int64_t c = c_begin; c < c_end; ++c)
+      build_shifted_channel<T>(p, g, x, n, c, dst0 + c * g.cstride);
+    return;
+  }
+  constexpr std::int64_t kBlock = 16;
+  const PaddingMode mode = p.padding_mode;
+  const std::int64_t sx = x.stride[4], cs = g.cstride;
+  std::vector<std::int64_t> src2(static_cast<std::size_t>(g.Lq[2]));
+  for (std::int64_t cb = c_begin; cb < c_end; cb += kBlock) {
+    const std::int64_t cn = std::min(kBlock, c_end - cb);
+    T* base = dst0 + cb * cs;
+    for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
+      for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
+        for (std::int64_t a2 = 0; a2 < p.stride[2]; ++a2) {
+          const std::int64_t phase = (a0 * p.stride[1] + a1) * p.stride[2] + a2;
+          T* plane = base + phase * g.plane;
+          if (!g.phase_used[static_cast<std::size_t>(phase)]) {
+            for (std::int64_t c = 0; c < cn; ++c)
+              std::fill(plane + c * cs, plane + c * cs + g.plane, T(0));
+            continue;
+          }
+          for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2) {
+            const std::int64_t p2 = i2 * p.stride[2] + a2;
+            src2[static_cast<std::size_t>(i2)] =
+                p2 < g.P[2] ? pad_source(p2 - p.pad_before[2], p.in[2], mode) : -1;
+          }
+          for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
+            for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
+              T* row = plane + (i0 * g.Lq[1] + i1) * g.Lq[2];
+              const std::int64_t p0 = i0 * p.stride[0] + a0, p1 = i1 * p.stride[1] + a1;
+              const std::int64_t sd =
+                  p0 < g.P[0] ? pad_source(p0 - p.pad_before[0], p.in[0], mode) : -1;
+              const std::int64_t sh =
+                  p1 < g.P[1] ? pad_source(p1 - p.pad_before[1], p.in[1], mode) : -1;
+              if (sd < 0 || sh < 0) {
+                for (std::int64_t c = 0; c < cn; ++c)
+                  std::fill(row + c * cs, row + c * cs + g.Lq[2], T(0));
+                continue;
+              }
+              const T* src = x.at<const T>(n, cb, sd, sh, 0);
+              for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2) {
+                const std::int64_t s2 = src2[static_cast<std::size_t>(i2)];
+                T* d = row + i2;
+                if (s2 < 0) {
+                  for (std::int64_t c = 0; c < cn; ++c) d[c * cs] = T(0);
+                } else {
+                  const T* sp = src + s2 * sx;
+                  for (std::int64_t c = 0; c < cn; ++c) d[c * cs] = sp[c];
+                }
+              }
+            }
+        }
+    for (std::int64_t c = 0; c < cn; ++c)
+      std::fill(base + c * cs + g.phases * g.plane, base + c * cs + cs, T(0));
+  }
+}
+
 }  // namespace convkit::detail
