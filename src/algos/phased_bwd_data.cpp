@@ -87,9 +87,12 @@ PhaseDim phase_dim(const ConvProblem& p, int j, std::int64_t rho) {
   r.dx_start = m_lo * s + rho - pb;
   if (rho % g != 0) return r;
   r.tstep = s / g;
+  // The first tap in phase rho: t0·d ≡ rho (mod s), in modular arithmetic (d may be huge;
+  // s ≤ 64 here). t0·d itself fits once t0 < K (the kernel's extent was validated).
+  const std::int64_t dm = d % s;
   std::int64_t t0 = 0;
-  while (t0 < r.tstep && (t0 * d - rho) % s != 0) ++t0;
-  if (t0 >= K) return r;
+  while (t0 < r.tstep && (t0 * dm) % s != rho) ++t0;
+  if (t0 >= r.tstep || t0 >= K) return r;
   r.t0 = t0;
   r.taps = (K - 1 - t0) / r.tstep + 1;
   r.dilation = d / g;
