@@ -40,7 +40,26 @@ constexpr std::size_t kInputBlockBytes = 24 * 1024;    // input slice reused acr
 struct State {
   Isa isa;
   Geometry geo;
+  // A 1×1 unpadded strided problem runs as the stride-1 problem on the input's strided view
+  // (its shifted copy is the one phase the taps read, not all stride² phases).
+  std::shared_ptr<ConvProblem> subsampled;
 };
+
+std::shared_ptr<ConvProblem> subsampled_problem(const ConvProblem& p) {
+  bool strided = false;
+  for (int j = 0; j < 3; ++j) {
+    if (p.kernel[j] != 1 || p.pad_before[j] != 0 || p.pad_after[j] != 0) return nullptr;
+    strided = strided || p.stride[j] > 1;
+  }
+  if (!strided) return nullptr;
+  auto q = std::make_shared<ConvProblem>(p);
+  for (int j = 0; j < 3; ++j) {
+    q->in[j] = p.out[j];
+    q->stride[j] = 1;
+    q->dilation[j] = 1;
+  }
+  return q;
+}
 
 // True when each output channel's weights (C/groups, *kernel) are one contiguous row.
 bool weight_rows_contiguous(const View5& w) {
@@ -275,7 +294,9 @@ class DirectConv final : public Algorithm {
     return shifted_layout_declines(p);
   }
 
-  std::string not_preferred(const ConvProblem& p, Direction) const override {
+  std::string not_preferred(const ConvProblem& problem, Direction) const override {
+    const auto sub = subsampled_problem(problem);
+    const ConvProblem& p = sub ? *sub : problem;
     const std::int64_t nr = tile_width(p, active_isa());
     const Geometry g = geometry(p, nr);
     const std::int64_t tiles = (g.qext + nr - 1) / nr;
@@ -289,18 +310,22 @@ class DirectConv final : public Algorithm {
   std::shared_ptr<void> prepare(const ConvProblem& p, Direction) const override {
     auto s = std::make_shared<State>();
     s->isa = active_isa();
-    s->geo = geometry(p, tile_width(p, s->isa));
+    s->subsampled = subsampled_problem(p);
+    const ConvProblem& q = s->subsampled ? *s->subsampled : p;
+    s->geo = geometry(q, tile_width(q, s->isa));
     return s;
   }
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    const char* kname = p.dtype == DType::f32 ? forward_kernel<float>(p, st.isa).name
-                                              : forward_kernel<double>(p, st.isa).name;
+    const ConvProblem& q = st.subsampled ? *st.subsampled : p;
+    const char* kname = p.dtype == DType::f32 ? forward_kernel<float>(q, st.isa).name
+                                              : forward_kernel<double>(q, st.isa).name;
     const std::size_t copy_bytes =
         static_cast<std::size_t>(p.in_channels * st.geo.cstride) * dtype_size(p.dtype);
     return describe_kernel(kname, st.isa) + "; shifted input copy " + std::to_string(copy_bytes) +
-           " bytes per image, reused across calls";
+           " bytes per image, reused across calls" +
+           (st.subsampled ? "; 1x1 strided: runs at stride 1 on the input's strided view" : "");
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {
@@ -315,6 +340,15 @@ class DirectConv final : public Algorithm {
                const ConvArgs& a) const override {
     const State& st = *static_cast<const State*>(state);
     note_isa_run(st.isa);
+    if (st.subsampled) {  // x[:, :, ::s0, ::s1, ::s2], cropped to the positions read
+      ConvArgs b = a;
+      for (int j = 0; j < 3; ++j) {
+        b.x.size[2 + j] = p.out[j];
+        b.x.stride[2 + j] *= p.stride[j];
+      }
+      with_dtype(p.dtype, [&](auto tag) { run_forward<decltype(tag)>(*st.subsampled, st, b); });
+      return;
+    }
     with_dtype(p.dtype, [&](auto tag) { run_forward<decltype(tag)>(p, st, a); });
   }
 };
