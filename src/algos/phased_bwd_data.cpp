@@ -264,20 +264,23 @@ bool view_finite(const View5& v) {
   return finite;
 }
 
-// dx at the positions of a phase no tap reaches: the bias, or 0.
+// Every element of dx set to its channel's bias (or 0): done first, in memory order, when
+// some phase is reached by no tap (e.g. three of the four phases of a 1×1 stride-2 layer);
+// the reached phases then overwrite their positions.
 template <typename T>
-void fill_phase(const ConvProblem& p, const Phase& ph, const ConvArgs& a) {
+void fill_dx(const ConvProblem& p, const ConvArgs& a) {
   const View5& dx = a.dx;
   parallel_for(p.batch * p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t nc = begin; nc < end; ++nc) {
       const std::int64_t n = nc / p.in_channels, c = nc % p.in_channels;
       const T v = a.bias ? *a.bias->at<const T>(c) : T(0);
-      for (std::int64_t m0 = 0; m0 < ph.dim[0].count; ++m0)
-        for (std::int64_t m1 = 0; m1 < ph.dim[1].count; ++m1) {
-          T* row = dx.at<T>(n, c, ph.dim[0].dx_start + m0 * p.stride[0],
-                            ph.dim[1].dx_start + m1 * p.stride[1], ph.dim[2].dx_start);
-          for (std::int64_t m2 = 0; m2 < ph.dim[2].count; ++m2)
-            row[m2 * p.stride[2] * dx.stride[4]] = v;
+      for (std::int64_t i0 = 0; i0 < p.in[0]; ++i0)
+        for (std::int64_t i1 = 0; i1 < p.in[1]; ++i1) {
+          T* row = dx.at<T>(n, c, i0, i1, 0);
+          if (dx.stride[4] == 1)
+            std::fill(row, row + p.in[2], v);
+          else
+            for (std::int64_t i2 = 0; i2 < p.in[2]; ++i2) row[i2 * dx.stride[4]] = v;
         }
     }
   });
@@ -288,13 +291,12 @@ bool run(const ConvProblem& p, const Plan& plan, const ConvArgs& a) {
   T* packed = static_cast<T*>(thread_scratch(
       static_cast<std::size_t>(plan.packed_elems) * sizeof(T), ScratchSlot::lowered));
   pack_weights<T>(p, plan, a.w, packed);
-  bool padded = false;
+  bool padded = false, unreached = false;
   const std::int64_t Kg = p.out_channels_per_group();
+  for (const Phase& ph : plan.phases) unreached = unreached || !ph.reached;
+  if (unreached) fill_dx<T>(p, a);
   for (const Phase& ph : plan.phases) {
-    if (!ph.reached) {
-      fill_phase<T>(p, ph, a);
-      continue;
-    }
+    if (!ph.reached) continue;
     ConvArgs sa;
     sa.x = a.y;  // dy, cropped
     sa.y = a.dx;  // dx at this phase's positions
