@@ -9,9 +9,10 @@
 // is a stride-1 correlation of dy with the reversed sub-kernel, dilation d/g, and padding
 // that may be negative (then dy is cropped instead). With zero padding nothing else contributes,
 // so each phase is a plain forward problem: input channels K, output channels C, weights
-// w'[c][k][v] = w[k][c][t0 + (U−1−v)·s/g] packed once per call (a transposed copy of w, in a
-// reused buffer), output written through a strided view of dx. Phases no tap reaches get the
-// bias (or 0). No multiply is spent on the zeros a strided transposed convolution inserts, and
+// w'[c][k][v] = w[k][c][t0 + (U−1−v)·s/g] — a transposed, reversed strided view of w, read in
+// place by the forward micro-kernels (only grouped layers, whose w' is no view of w, get a
+// per-call packed copy in a reused buffer) — and the output written through a strided view of
+// dx. Positions of phases no tap reaches get the bias (or 0). No multiply is spent on the zeros a strided transposed convolution inserts, and
 // every forward improvement (direct, depthwise, im2col micro-kernels) serves the gradient too.
 //
 // Zero padding only: the other padding modes fold gradients back onto the input
@@ -376,8 +377,9 @@ class PhasedBackwardData final : public Algorithm {
     }
     (void)p;
     return std::to_string(plan.phases.size()) + " stride phase(s), " + std::to_string(reached) +
-           " reached by taps, each a stride-1 forward convolution of dy with transposed, "
-           "reversed weights packed per call; first phase runs " + subs;
+           " reached by taps, each a stride-1 forward convolution of dy with the transposed, "
+           "reversed weights (" + (plan.packed_elems > 0 ? "packed per call" : "read in place") +
+           "); first phase runs " + subs;
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {
