@@ -183,6 +183,23 @@ def geomean(v):
     return math.exp(sum(math.log(x) for x in v) / len(v)) if v else float("nan")
 
 
+def report_differences_and_csv(a, rows, gm, tag, check):
+    """Prints the layers whose results differ from torch's; writes --csv. Returns the exit code."""
+    bad = [r["name"] for r in rows if check and not r["max_abs_diff"] == 0]
+    if bad:
+        print(f"# RESULTS DIFFER for: {', '.join(bad)}")
+    if a.csv:
+        import csv
+        with open(a.csv, "w", newline="") as f:
+            f.write(f"# {tag} threads={a.threads}\n")
+            wr = csv.DictWriter(f, fieldnames=list(rows[0].keys()) + ["threads"])
+            wr.writeheader()
+            for r in rows:
+                wr.writerow({**r, "threads": a.threads})
+            f.write("# geomean " + " ".join(f"{k}={v:.4f}" for k, v in gm.items()) + "\n")
+    return 1 if bad else 0
+
+
 def main_backward(a, layers):
     """convkit.conv2d_backward(compute=("x", "weight")) vs the autograd kernel of conv2d."""
     print("# backward (grad_x + grad_weight, no bias), NCHW: convkit.conv2d_backward vs "
@@ -230,19 +247,8 @@ def main_backward(a, layers):
                                                             "speed")}
     print(f"# geomean over {len(rows)} layer(s): convkit {gm['convkit_gflops']:.1f} GFLOP/s, "
           f"torch {gm['torch_gflops']:.1f} GFLOP/s; speed convkit/torch {gm['speed']:.3f}")
-    bad = [r["name"] for r in rows if not a.skip_torch and not r["max_abs_diff"] == 0]
-    if bad:
-        print(f"# RESULTS DIFFER for: {', '.join(bad)}")
-    if a.csv:
-        import csv
-        with open(a.csv, "w", newline="") as f:
-            f.write(f"# torch_bench --backward threads={a.threads}\n")
-            wr = csv.DictWriter(f, fieldnames=list(rows[0].keys()) + ["threads"])
-            wr.writeheader()
-            for r in rows:
-                wr.writerow({**r, "threads": a.threads})
-            f.write("# geomean " + " ".join(f"{k}={v:.4f}" for k, v in gm.items()) + "\n")
-    return 1 if bad else 0
+    return report_differences_and_csv(a, rows, gm, "torch_bench --backward",
+                                      check=not a.skip_torch)
 
 
 def main():
@@ -378,21 +384,10 @@ def main():
         print(f"# other processes used {100 * rf:.1f}% of the machine's CPUs during the run "
               f"({run_load.seconds():.1f} s); {disturbed} layer(s) flagged DISTURBED (> 5%)"
               + (": re-run on a quiet machine before trusting the numbers" if rf > 0.05 else ""))
-    bad = [r["name"] for r in rows if not r["max_abs_diff"] == 0]
-    if bad:
-        print(f"# RESULTS DIFFER for: {', '.join(bad)}")
-    if a.csv:
-        import csv
-        with open(a.csv, "w", newline="") as f:
-            f.write(f"# torch_bench threads={a.threads}\n")
-            wr = csv.DictWriter(f, fieldnames=list(rows[0].keys()) + ["threads"])
-            wr.writeheader()
-            for r in rows:
-                wr.writerow({**r, "threads": a.threads})
-            f.write("# geomean " + " ".join(f"{k}={v:.4f}" for k, v in gm.items()) + "\n")
+    rc = report_differences_and_csv(a, rows, gm, "torch_bench", check=True)
     if limiter is not None:
         limiter.restore_original_limits()
-    return 1 if bad else 0
+    return rc
 
 
 if __name__ == "__main__":

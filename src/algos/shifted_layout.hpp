@@ -175,6 +175,14 @@ void build_output_ext(const ConvProblem& p, const Geometry& g, const View5& out,
     }
 }
 
+// The input index along dimension j that position i of phase a reads, or -1 for a zero
+// (zero padding, or past the padded extent).
+inline std::int64_t phase_source(const ConvProblem& p, const Geometry& g, int j, std::int64_t i,
+                                 std::int64_t a) {
+  const std::int64_t pj = i * p.stride[j] + a;
+  return pj < g.P[j] ? pad_source(pj - p.pad_before[j], p.in[j], p.padding_mode) : -1;
+}
+
 // Rewrites channel c of image n into stride phases (see the file comment).
 template <typename T>
 void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5& x,
@@ -193,11 +201,8 @@ void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5&
         for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
           for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
             T* row = plane + (i0 * g.Lq[1] + i1) * g.Lq[2];
-            const std::int64_t p0 = i0 * p.stride[0] + a0, p1 = i1 * p.stride[1] + a1;
-            const std::int64_t sd =
-                p0 < g.P[0] ? pad_source(p0 - p.pad_before[0], p.in[0], mode) : -1;
-            const std::int64_t sh =
-                p1 < g.P[1] ? pad_source(p1 - p.pad_before[1], p.in[1], mode) : -1;
+            const std::int64_t sd = phase_source(p, g, 0, i0, a0);
+            const std::int64_t sh = phase_source(p, g, 1, i1, a1);
             if (sd < 0 || sh < 0) {
               std::fill(row, row + g.Lq[2], T(0));
               continue;
@@ -239,7 +244,6 @@ void build_shifted_channels(const ConvProblem& p, const Geometry& g, const View5
     return;
   }
   constexpr std::int64_t kBlock = 16;
-  const PaddingMode mode = p.padding_mode;
   const std::int64_t sx = x.stride[4], cs = g.cstride;
   std::vector<std::int64_t> src2(static_cast<std::size_t>(g.Lq[2]));
   for (std::int64_t cb = c_begin; cb < c_end; cb += kBlock) {
@@ -255,19 +259,13 @@ void build_shifted_channels(const ConvProblem& p, const Geometry& g, const View5
               std::fill(plane + c * cs, plane + c * cs + g.plane, T(0));
             continue;
           }
-          for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2) {
-            const std::int64_t p2 = i2 * p.stride[2] + a2;
-            src2[static_cast<std::size_t>(i2)] =
-                p2 < g.P[2] ? pad_source(p2 - p.pad_before[2], p.in[2], mode) : -1;
-          }
+          for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2)
+            src2[static_cast<std::size_t>(i2)] = phase_source(p, g, 2, i2, a2);
           for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
             for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
               T* row = plane + (i0 * g.Lq[1] + i1) * g.Lq[2];
-              const std::int64_t p0 = i0 * p.stride[0] + a0, p1 = i1 * p.stride[1] + a1;
-              const std::int64_t sd =
-                  p0 < g.P[0] ? pad_source(p0 - p.pad_before[0], p.in[0], mode) : -1;
-              const std::int64_t sh =
-                  p1 < g.P[1] ? pad_source(p1 - p.pad_before[1], p.in[1], mode) : -1;
+              const std::int64_t sd = phase_source(p, g, 0, i0, a0);
+              const std::int64_t sh = phase_source(p, g, 1, i1, a1);
               if (sd < 0 || sh < 0) {
                 for (std::int64_t c = 0; c < cn; ++c)
                   std::fill(row + c * cs, row + c * cs + g.Lq[2], T(0));
