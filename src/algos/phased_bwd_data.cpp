@@ -289,6 +289,7 @@ void fill_dx(const ConvProblem& p, const ConvArgs& a) {
 
 template <typename T>
 bool run(const ConvProblem& p, const Plan& plan, const ConvArgs& a) {
+  if (p.batch == 0) return true;  // empty dx (and views that may hold null pointers)
   T* packed = static_cast<T*>(thread_scratch(
       static_cast<std::size_t>(plan.packed_elems) * sizeof(T), ScratchSlot::lowered));
   pack_weights<T>(p, plan, a.w, packed);
