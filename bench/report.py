@@ -82,6 +82,8 @@ def main(d):
                         ("fwd_2t_nhwc.csv", "Forward, NHWC, 2 threads"),
                         ("bwdd_2t.csv", "Backward-data, NCHW, 2 threads"),
                         ("bwdw_2t.csv", "Backward-weights, NCHW, 2 threads"),
+                        ("bwdd_1t.csv", "Backward-data, NCHW, 1 thread"),
+                        ("bwdw_1t.csv", "Backward-weights, NCHW, 1 thread"),
                         ("fwdt_2t.csv", "Transposed convolution (fwd_t: conv_transpose of each "
                                         "layer's output back to its input; oneDNN: deconvolution), "
                                         "NCHW, 2 threads")):
