@@ -6,7 +6,9 @@
 //   dw[k][c][t] = Σ_n Σ_q dy_ext[n][k][q] · x_shift[n][c][q + tap_t],
 // a matrix product whose reduction runs along contiguous memory on both sides. The micro-kernel
 // (src/kernels/conv/wgrad_*) computes MR output channels × NJ (channel, tap) columns, with the
-// reduction split into cache-sized chunks of q. Each weight-gradient element is owned by one
+// reduction split into chunks of q. Depthwise layers (one channel per group) instead run every
+// tap of a channel against its own output-gradient row with all taps' sums in registers
+// (f*_wgrad_taps kernels). Each weight-gradient element is owned by one
 // work item and accumulated over chunks and images in a fixed order, so results are bitwise
 // identical for any thread count.
 #include <algorithm>
