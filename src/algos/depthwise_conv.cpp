@@ -91,6 +91,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t Kg = p.out_channels_per_group(), taps = p.kernel_spatial();
   const bool fast_in = rows_copy_in(p);
   const std::int64_t ws[3] = {a.w.stride[2], a.w.stride[3], a.w.stride[4]};
+  const ShiftedRows rows = fast_in ? ShiftedRows{} : shifted_rows(p, g, a.x);
   parallel_for(p.batch * p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
     // Per thread: the channel's shifted copy, one output row of extended positions, weights.
     T* xs = static_cast<T*>(thread_scratch(
@@ -104,7 +105,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
       if (fast_in)
         copy_channel_in<T>(p, g, uk, a.x, n, c, xs);
       else
-        build_shifted_channel<T>(p, g, a.x, n, c, xs);
+        build_shifted_channel<T>(p, g, rows, a.x, n, c, xs);
       for (std::int64_t kk = 0; kk < Kg; ++kk) {
         const std::int64_t k = c * Kg + kk;
         const T* wk = a.w.at<const T>(k, 0, 0, 0, 0);

@@ -150,10 +150,11 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const bool tile_major =
       tiles >= 4 * current_num_threads() && weight_bytes <= 4 * input_bytes;
 
+  const ShiftedRows rows = x_in_place ? ShiftedRows{} : shifted_rows(p, g, a.x);
   for (std::int64_t n = 0; n < p.batch; ++n) {
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
       if (!x_in_place) {
-        build_shifted_channels<T>(p, g, a.x, n, begin, end, xs);
+        build_shifted_channels<T>(p, g, rows, a.x, n, begin, end, xs);
         return;
       }
       for (std::int64_t c = begin; c < end; ++c) {

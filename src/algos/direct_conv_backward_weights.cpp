@@ -77,10 +77,11 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
   T* xs = reinterpret_cast<T*>(shared + abytes + dbytes);
   std::fill(acc, acc + acc_elems, T(0));
 
+  const ShiftedRows rows = shifted_rows(p, g, a.x);
   for (std::int64_t n = 0; n < p.batch; ++n) {
     std::atomic<bool> finite{true};
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
-      build_shifted_channels<T>(p, g, a.x, n, begin, end, xs);
+      build_shifted_channels<T>(p, g, rows, a.x, n, begin, end, xs);
       if (!all_finite(xs + begin * g.cstride, (end - begin) * g.cstride)) finite = false;
     });
     parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {

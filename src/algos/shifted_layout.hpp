@@ -183,51 +183,80 @@ inline std::int64_t phase_source(const ConvProblem& p, const Geometry& g, int j,
   return pj < g.P[j] ? pad_source(pj - p.pad_before[j], p.in[j], p.padding_mode) : -1;
 }
 
-// Rewrites channel c of image n into stride phases (see the file comment).
-template <typename T>
-void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5& x,
-                           std::int64_t n, std::int64_t c, T* dst) {
-  const PaddingMode mode = p.padding_mode;
-  const std::int64_t sx = x.stride[4];
+// What building the shifted copy of any channel needs, computed once per call (no divisions
+// per row): where each row of each phase plane reads the input, and the interior and border
+// positions along the last dimension.
+struct ShiftedRows {
+  static constexpr std::int64_t kZeroRow = INT64_MIN;
+  std::vector<std::int64_t> row_off;   // [(a0·s1 + a1)·Lq0·Lq1 + i0·Lq1 + i1]: element offset
+                                       // of the source row within a channel, or kZeroRow
+  std::vector<std::int64_t> lo, hi;    // [a2]: positions [lo, hi) read the row directly
+  std::vector<std::int64_t> first;     // [a2]: input index of position 0 (a2 − pad_before2)
+  std::vector<std::int64_t> edge_src;  // [a2·Lq2 + i2]: input index along dim 2, or −1 (zero)
+};
+
+inline ShiftedRows shifted_rows(const ConvProblem& p, const Geometry& g, const View5& x) {
+  ShiftedRows r;
+  const std::int64_t rows = g.Lq[0] * g.Lq[1];
+  r.row_off.resize(static_cast<std::size_t>(p.stride[0] * p.stride[1] * rows));
   for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
     for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
-      for (std::int64_t a2 = 0; a2 < p.stride[2]; ++a2) {
-        const std::int64_t phase = (a0 * p.stride[1] + a1) * p.stride[2] + a2;
+      for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
+        for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
+          const std::int64_t sd = phase_source(p, g, 0, i0, a0);
+          const std::int64_t sh = phase_source(p, g, 1, i1, a1);
+          r.row_off[static_cast<std::size_t>((a0 * p.stride[1] + a1) * rows + i0 * g.Lq[1] + i1)] =
+              sd < 0 || sh < 0 ? ShiftedRows::kZeroRow : sd * x.stride[2] + sh * x.stride[3];
+        }
+  const std::int64_t s2 = p.stride[2];
+  for (std::int64_t a2 = 0; a2 < s2; ++a2) {
+    const std::int64_t first = a2 - p.pad_before[2];
+    const std::int64_t lo = std::min(g.Lq[2], first >= 0 ? 0 : (-first + s2 - 1) / s2);
+    r.first.push_back(first);
+    r.lo.push_back(lo);
+    r.hi.push_back(std::max(lo, std::min(g.Lq[2], (p.in[2] - first + s2 - 1) / s2)));
+    for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2) r.edge_src.push_back(phase_source(p, g, 2, i2, a2));
+  }
+  return r;
+}
+
+// Rewrites channel c of image n into stride phases (see the file comment).
+template <typename T>
+void build_shifted_channel(const ConvProblem& p, const Geometry& g, const ShiftedRows& rs,
+                           const View5& x, std::int64_t n, std::int64_t c, T* dst) {
+  const std::int64_t sx = x.stride[4], s2 = p.stride[2];
+  const std::int64_t rows = g.Lq[0] * g.Lq[1];
+  const T* xc = x.at<const T>(n, c, 0, 0, 0);
+  for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
+    for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
+      for (std::int64_t a2 = 0; a2 < s2; ++a2) {
+        const std::int64_t phase = (a0 * p.stride[1] + a1) * s2 + a2;
         T* plane = dst + phase * g.plane;
         if (!g.phase_used[static_cast<std::size_t>(phase)]) {
           std::fill(plane, plane + g.plane, T(0));
           continue;
         }
-        for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
-          for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
-            T* row = plane + (i0 * g.Lq[1] + i1) * g.Lq[2];
-            const std::int64_t sd = phase_source(p, g, 0, i0, a0);
-            const std::int64_t sh = phase_source(p, g, 1, i1, a1);
-            if (sd < 0 || sh < 0) {
-              std::fill(row, row + g.Lq[2], T(0));
-              continue;
-            }
-            const T* src = x.at<const T>(n, c, sd, sh, 0);
-            // Interior [lo, hi): positions that read the input row directly.
-            const std::int64_t s2 = p.stride[2], first = a2 - p.pad_before[2];
-            const std::int64_t lo = std::min(g.Lq[2], first >= 0 ? 0 : (-first + s2 - 1) / s2);
-            const std::int64_t hi =
-                std::max(lo, std::min(g.Lq[2], (p.in[2] - first + s2 - 1) / s2));
-            auto edge = [&](std::int64_t i2) {
-              const std::int64_t p2 = i2 * s2 + a2;
-              if (p2 >= g.P[2]) return T(0);
-              const std::int64_t s = pad_source(p2 - p.pad_before[2], p.in[2], mode);
-              return s >= 0 ? src[s * sx] : T(0);
-            };
-            for (std::int64_t i2 = 0; i2 < lo; ++i2) row[i2] = edge(i2);
-            const T* s0 = src + (lo * s2 + first) * sx;
-            if (sx == 1 && s2 == 1) {
-              std::memcpy(row + lo, s0, static_cast<std::size_t>(hi - lo) * sizeof(T));
-            } else {
-              for (std::int64_t i2 = lo; i2 < hi; ++i2) row[i2] = s0[(i2 - lo) * s2 * sx];
-            }
-            for (std::int64_t i2 = hi; i2 < g.Lq[2]; ++i2) row[i2] = edge(i2);
+        const std::int64_t* ro = rs.row_off.data() + (a0 * p.stride[1] + a1) * rows;
+        const std::int64_t* es = rs.edge_src.data() + a2 * g.Lq[2];
+        const auto ai = static_cast<std::size_t>(a2);
+        const std::int64_t lo = rs.lo[ai], hi = rs.hi[ai], first = rs.first[ai];
+        for (std::int64_t r = 0; r < rows; ++r) {
+          T* row = plane + r * g.Lq[2];
+          if (ro[r] == ShiftedRows::kZeroRow) {
+            std::fill(row, row + g.Lq[2], T(0));
+            continue;
           }
+          const T* src = xc + ro[r];
+          for (std::int64_t i2 = 0; i2 < lo; ++i2) row[i2] = es[i2] >= 0 ? src[es[i2] * sx] : T(0);
+          const T* s0 = src + (lo * s2 + first) * sx;
+          if (sx == 1 && s2 == 1) {
+            std::memcpy(row + lo, s0, static_cast<std::size_t>(hi - lo) * sizeof(T));
+          } else {
+            for (std::int64_t i2 = lo; i2 < hi; ++i2) row[i2] = s0[(i2 - lo) * s2 * sx];
+          }
+          for (std::int64_t i2 = hi; i2 < g.Lq[2]; ++i2)
+            row[i2] = es[i2] >= 0 ? src[es[i2] * sx] : T(0);
+        }
       }
   std::fill(dst + g.phases * g.plane, dst + g.cstride, T(0));
 }
@@ -236,19 +265,20 @@ void build_shifted_channel(const ConvProblem& p, const Geometry& g, const View5&
 // (channels contiguous) is rewritten 16 channels at a time, so each input cache line is read
 // once for 16 channels instead of once per channel; other layouts channel by channel.
 template <typename T>
-void build_shifted_channels(const ConvProblem& p, const Geometry& g, const View5& x,
-                            std::int64_t n, std::int64_t c_begin, std::int64_t c_end, T* dst0) {
+void build_shifted_channels(const ConvProblem& p, const Geometry& g, const ShiftedRows& rs,
+                            const View5& x, std::int64_t n, std::int64_t c_begin,
+                            std::int64_t c_end, T* dst0) {
   if (x.stride[1] != 1 || x.stride[4] == 1 || c_end - c_begin < 2) {
     for (std::int64_t c = c_begin; c < c_end; ++c)
-      build_shifted_channel<T>(p, g, x, n, c, dst0 + c * g.cstride);
+      build_shifted_channel<T>(p, g, rs, x, n, c, dst0 + c * g.cstride);
     return;
   }
   constexpr std::int64_t kBlock = 16;
-  const std::int64_t sx = x.stride[4], cs = g.cstride;
-  std::vector<std::int64_t> src2(static_cast<std::size_t>(g.Lq[2]));
+  const std::int64_t sx = x.stride[4], cs = g.cstride, rows = g.Lq[0] * g.Lq[1];
   for (std::int64_t cb = c_begin; cb < c_end; cb += kBlock) {
     const std::int64_t cn = std::min(kBlock, c_end - cb);
     T* base = dst0 + cb * cs;
+    const T* xcb = x.at<const T>(n, cb, 0, 0, 0);
     for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
       for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
         for (std::int64_t a2 = 0; a2 < p.stride[2]; ++a2) {
@@ -259,30 +289,26 @@ void build_shifted_channels(const ConvProblem& p, const Geometry& g, const View5
               std::fill(plane + c * cs, plane + c * cs + g.plane, T(0));
             continue;
           }
-          for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2)
-            src2[static_cast<std::size_t>(i2)] = phase_source(p, g, 2, i2, a2);
-          for (std::int64_t i0 = 0; i0 < g.Lq[0]; ++i0)
-            for (std::int64_t i1 = 0; i1 < g.Lq[1]; ++i1) {
-              T* row = plane + (i0 * g.Lq[1] + i1) * g.Lq[2];
-              const std::int64_t sd = phase_source(p, g, 0, i0, a0);
-              const std::int64_t sh = phase_source(p, g, 1, i1, a1);
-              if (sd < 0 || sh < 0) {
-                for (std::int64_t c = 0; c < cn; ++c)
-                  std::fill(row + c * cs, row + c * cs + g.Lq[2], T(0));
-                continue;
-              }
-              const T* src = x.at<const T>(n, cb, sd, sh, 0);
-              for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2) {
-                const std::int64_t s2 = src2[static_cast<std::size_t>(i2)];
-                T* d = row + i2;
-                if (s2 < 0) {
-                  for (std::int64_t c = 0; c < cn; ++c) d[c * cs] = T(0);
-                } else {
-                  const T* sp = src + s2 * sx;
-                  for (std::int64_t c = 0; c < cn; ++c) d[c * cs] = sp[c];
-                }
+          const std::int64_t* ro = rs.row_off.data() + (a0 * p.stride[1] + a1) * rows;
+          const std::int64_t* es = rs.edge_src.data() + a2 * g.Lq[2];
+          for (std::int64_t r = 0; r < rows; ++r) {
+            T* row = plane + r * g.Lq[2];
+            if (ro[r] == ShiftedRows::kZeroRow) {
+              for (std::int64_t c = 0; c < cn; ++c)
+                std::fill(row + c * cs, row + c * cs + g.Lq[2], T(0));
+              continue;
+            }
+            const T* src = xcb + ro[r];
+            for (std::int64_t i2 = 0; i2 < g.Lq[2]; ++i2) {
+              T* d = row + i2;
+              if (es[i2] < 0) {
+                for (std::int64_t c = 0; c < cn; ++c) d[c * cs] = T(0);
+              } else {
+                const T* sp = src + es[i2] * sx;
+                for (std::int64_t c = 0; c < cn; ++c) d[c * cs] = sp[c];
               }
             }
+          }
         }
     for (std::int64_t c = 0; c < cn; ++c)
       std::fill(base + c * cs + g.phases * g.plane, base + c * cs + cs, T(0));
