@@ -102,6 +102,14 @@ def out_size(i, k, s, p, d):
     return (i + 2 * p - d * (k - 1) - 1) // s + 1
 
 
+def layer_geometry(L):
+    """(n, c, h, w, k, r, s, stride, pad, dilation, groups, oh, ow, MACs) of a suite layer."""
+    n, c, h, w, k = L["n"], L["c"], L["h"], L["w"], L["k"]
+    r, s, st, pd, dl, g = L["r"], L["s"], L["stride"], L["pad"], L["dilation"], L["groups"]
+    oh, ow = out_size(h, r, st, pd, dl), out_size(w, s, st, pd, dl)
+    return n, c, h, w, k, r, s, st, pd, dl, g, oh, ow, n * k * oh * ow * (c // g) * r * s
+
+
 def time_it(fn, fixed_reps):
     """Median seconds of fn() after warm-up (the same policy as convkit-bench)."""
     t0 = time.perf_counter()
@@ -212,10 +220,7 @@ def main_backward(a, layers):
     rng = np.random.default_rng(0)
     for L in layers:
         load = ForeignLoad()
-        n, c, h, w, k = L["n"], L["c"], L["h"], L["w"], L["k"]
-        r, s, st, pd, dl, g = L["r"], L["s"], L["stride"], L["pad"], L["dilation"], L["groups"]
-        oh, ow = out_size(h, r, st, pd, dl), out_size(w, s, st, pd, dl)
-        macs = n * k * oh * ow * (c // g) * r * s
+        n, c, h, w, k, r, s, st, pd, dl, g, oh, ow, macs = layer_geometry(L)
         flops = 2.0 * 2 * macs  # two passes: grad_x and grad_weight
         x = small_ints(rng, (n, c, h, w))
         wt = small_ints(rng, (k, c // g, r, s))
@@ -319,10 +324,7 @@ def main():
     disturbed = 0
     for L in layers:
         load = ForeignLoad()
-        n, c, h, w, k = L["n"], L["c"], L["h"], L["w"], L["k"]
-        r, s, st, pd, dl, g = L["r"], L["s"], L["stride"], L["pad"], L["dilation"], L["groups"]
-        oh, ow = out_size(h, r, st, pd, dl), out_size(w, s, st, pd, dl)
-        macs = n * k * oh * ow * (c // g) * r * s
+        n, c, h, w, k, r, s, st, pd, dl, g, oh, ow, macs = layer_geometry(L)
         flops = 2.0 * macs
         x = small_ints(rng, (n, c, h, w))
         wt = small_ints(rng, (k, c // g, r, s))

@@ -231,6 +231,9 @@ bool run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
         for (std::int64_t q = 0; q < ph; ++q)
           row_off += Kg * static_cast<std::int64_t>(st.phases[static_cast<std::size_t>(q)].taps.size());
         if (nt > 0) {
+          // A partial last tile runs the kernel's narrow version, as pick_kernel assumed.
+          const int nv_here = uk.narrow_vectors(cols);
+          const ConvUkernel<T> run = nv_here < uk.nv ? uk.narrow[nv_here - 1] : uk.run;
           const T* dg = dye + grp * Kg * st.dstride + q0;
           for (std::int64_t kb = 0; kb < Kg; kb += kblock) {
             const std::int64_t kn = std::min(kblock, Kg - kb);
@@ -240,8 +243,8 @@ bool run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
                 const std::int64_t c = std::min(ct * mr + i, Cg - 1);
                 wrows[i] = wt + (grp * Cg + c) * row_max + row_off + kb * nt;
               }
-              uk.run(kn, nt, phase.offs.data(), dg + kb * st.dstride, st.dstride, wrows,
-                     acc + (ct - c0) * mr * nr, kb > 0);
+              run(kn, nt, phase.offs.data(), dg + kb * st.dstride, st.dstride, wrows,
+                  acc + (ct - c0) * mr * nr, kb > 0);
             }
           }
         }
