@@ -150,6 +150,18 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const bool tile_major =
       tiles >= 4 * current_num_threads() && weight_bytes <= 4 * input_bytes;
 
+  // When extended positions are output positions (no discarded columns: 1×1 kernels at
+  // stride 1, or the subsampled strided ones) and each output plane is contiguous, a full
+  // tile of a full k-tile is written straight into y, bias and ReLU applied by the kernel
+  // (the copy from a tile buffer cost ~25 % of 1×1 layers).
+  bool y_direct = g.Lq[1] == p.out[1] && g.Lq[2] == p.out[2];
+  {
+    std::int64_t expect = 1;
+    for (int d = 4; d >= 2; --d) {
+      if (a.y.size[d] > 1 && a.y.stride[d] != expect) y_direct = false;
+      expect *= a.y.size[d];
+    }
+  }
   const ShiftedRows rows = x_in_place ? ShiftedRows{} : shifted_rows(p, g, a.x);
   for (std::int64_t n = 0; n < p.batch; ++n) {
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
@@ -224,23 +236,37 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
         const ConvUkernel<T> run = nv_here < uk.nv ? uk.narrow[nv_here - 1] : uk.run;
         const ConvViewUkernel<T> run_view =
             nv_here < uk.nv ? uk.narrow_view[nv_here - 1] : uk.run_view;
+        const bool tile_direct = y_direct && q0 + nr <= g.qext;
         for (std::int64_t c0 = 0; c0 < Cg; c0 += cblock) {
           const std::int64_t cn = std::min(cblock, Cg - c0);
+          const bool last = c0 + cn == Cg;
           for (std::int64_t kt = k0; kt < k1; ++kt) {
-            T* dst = acc + (kt - k0) * mr * nr;
+            ConvTileOut<T> o{acc + (kt - k0) * mr * nr, nr, c0 > 0};
+            T bias_v[kConvMaxMr];
+            if (tile_direct && (kt + 1) * mr <= Kg) {
+              o.out = a.y.at<T>(n, grp * Kg + kt * mr, 0, 0, 0) + q0;
+              o.ldo = a.y.stride[1];
+              if (last && a.bias) {
+                for (std::int64_t i = 0; i < mr; ++i)
+                  bias_v[i] = *a.bias->at<const T>(grp * Kg + kt * mr + i);
+                o.bias = bias_v;
+              }
+              o.relu = last && a.relu;
+            }
             // Rows past the group's last channel repeat it; their results are discarded.
             const T* wrows[kConvMaxMr];
             for (std::int64_t i = 0; i < mr; ++i)
               wrows[i] = a.w.at<const T>(grp * Kg + std::min(kt * mr + i, Kg - 1), c0, 0, 0, 0);
             if (rows_contiguous)
-              run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, dst, c0 > 0);
+              run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, o);
             else
               run_view(cn, taps, g.taps.data(), wtaps.data(), xg + c0 * cs, cs, wrows, wcstride,
-                       dst, c0 > 0);
+                       o);
           }
         }
         for (std::int64_t kt = k0; kt < k1; ++kt) {
           const std::int64_t rows = std::min(mr, Kg - kt * mr);
+          if (tile_direct && rows == mr) continue;  // written by the kernel
           if (channels_inner) {
             // Channels-last output: position by position, the tile's rows are consecutive
             // channels, so each position is one short contiguous store (row by row, every

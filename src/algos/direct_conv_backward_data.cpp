@@ -244,7 +244,7 @@ bool run_backward_data(const ConvProblem& p, const State& st, const ConvArgs& a)
                 wrows[i] = wt + (grp * Cg + c) * row_max + row_off + kb * nt;
               }
               run(kn, nt, phase.offs.data(), dg + kb * st.dstride, st.dstride, wrows,
-                  acc + (ct - c0) * mr * nr, kb > 0);
+                  ConvTileOut<T>{acc + (ct - c0) * mr * nr, nr, kb > 0});
             }
           }
         }

@@ -866,5 +866,11 @@ def test_fused_relu_keeps_nan_and_rejects_unknown_activations():
     y = ck.conv2d(x, w, b, padding=1, activation="relu")
     assert np.isnan(y[0, 0, :3, :3]).all() and (y[0, 0, 3, 3] == 0)   # NaN stays NaN, -1 -> 0
     assert ck.conv2d(x, w, b, padding=1, activation=None)[0, 0, 3, 3] == -1
+    # 1×1 with full tiles: the micro-kernel applies bias and ReLU while writing into y.
+    x1 = np.zeros((1, 3, 8, 8), np.float32)
+    x1[0, 0, 1, 1] = np.nan
+    y1 = ck.conv2d(x1, np.ones((16, 3, 1, 1), np.float32), -np.ones(16, np.float32),
+                   activation="relu")
+    assert np.isnan(y1[0, :, 1, 1]).all() and (np.nan_to_num(y1, nan=0.0) == 0).all()
     with pytest.raises(ValueError, match="activation"):
         ck.conv2d(x, w, activation="gelu")

@@ -17,21 +17,32 @@
 
 namespace convkit::detail {
 
+/// Where a tile goes: row i (output channel) at out + i·ldo, NR consecutive elements.
+/// `accumulate`: continue the sums already there (channel blocking). `bias` (one per row,
+/// may be null) and `relu`: the epilogue, applied by the caller only on the last pass.
+template <typename T>
+struct ConvTileOut {
+  T* out;
+  std::int64_t ldo;
+  bool accumulate;
+  const T* bias = nullptr;
+  bool relu = false;
+};
+
 template <typename T>
 using ConvUkernel = void (*)(std::int64_t channels, std::int64_t ntaps, const std::int64_t* taps,
-                             const T* x, std::int64_t cstride, const T* const* wrows, T* out,
-                             bool accumulate);
+                             const T* x, std::int64_t cstride, const T* const* wrows,
+                             const ConvTileOut<T>& out);
 /// The same tile reading weights through a view: channel c of row i at wrows[i] + c·wcstride,
 /// its tap t wtaps[t] further (a transposed or reversed weight view, read without packing).
 template <typename T>
 using ConvViewUkernel = void (*)(std::int64_t channels, std::int64_t ntaps,
                                  const std::int64_t* taps, const std::int64_t* wtaps, const T* x,
                                  std::int64_t cstride, const T* const* wrows,
-                                 std::int64_t wcstride, T* out, bool accumulate);
+                                 std::int64_t wcstride, const ConvTileOut<T>& out);
 
 /// Narrow versions of a tile for the last, partial tile of a row of work: 1..kConvNarrow
-/// vectors of columns (null where that is not narrower than the tile), same MR and the same
-/// `out` row stride (NR), so a 49-position image costs 48 + 16 columns, not 96.
+/// vectors of columns (null where that is not narrower than the tile), same MR, so a 49-position image costs 48 + 16 columns, not 96.
 constexpr int kConvNarrow = 3;
 
 template <typename T>
