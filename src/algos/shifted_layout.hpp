@@ -109,11 +109,16 @@ const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t rows_needed, std::int64_t
   for (int i = 0; i < kConvVariants; ++i) {
     const std::int64_t rows = (rows_needed + v[i].mr - 1) / v[i].mr * v[i].mr;
     // whole tiles, then the partial one at the width of its narrow version
+    // (a narrow tile of 1 or 2 vectors is slower per column: more loads per multiply-add)
     const std::int64_t tail = cols_needed % v[i].nr;
-    const std::int64_t cols = cols_needed / v[i].nr * v[i].nr +
-                              (tail ? v[i].narrow_vectors(tail) * (v[i].nr / v[i].nv) : 0);
+    const int nv_tail = tail ? v[i].narrow_vectors(tail) : 0;
+    const double cols =
+        static_cast<double>(cols_needed / v[i].nr * v[i].nr) +
+        (tail ? static_cast<double>(nv_tail * (v[i].nr / v[i].nv)) *
+                    (nv_tail == 1 ? kConvNarrowPenalty[0] : nv_tail == 2 ? kConvNarrowPenalty[1] : 1.0)
+              : 0.0);
     const double cost = static_cast<double>(rows) / static_cast<double>(rows_needed) *
-                        static_cast<double>(cols) / static_cast<double>(cols_needed) *
+                        cols / static_cast<double>(cols_needed) *
                         kConvVariantPenalty[i];
     if (i == 0 || cost < best_cost) {
       best = i;

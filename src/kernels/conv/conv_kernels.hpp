@@ -65,10 +65,14 @@ struct ConvKernel {
 
 /// Tile shapes, chosen per problem by the waste they leave in both dimensions:
 /// [0] the main tile, [1] fewer rows and more columns, [2] one row (depthwise), [3] more rows
-/// and fewer columns (small images).
-constexpr int kConvVariants = 4;
+/// and fewer columns (small images), [4] four vectors of columns (7×7 and 8×8 images: 49–64
+/// positions in one tile, where [0] needs a slow one-vector narrow tile).
+constexpr int kConvVariants = 5;
 /// Relative cost per useful multiply-add of each variant (measured shape of the loop).
-constexpr double kConvVariantPenalty[kConvVariants] = {1.0, 1.1, 2.0, 1.8};
+constexpr double kConvVariantPenalty[kConvVariants] = {1.0, 1.1, 2.0, 1.8, 1.05};
+/// Relative cost per column of a narrow last tile of 1 and 2 vectors (resnet50.res5_expand:
+/// the 1-vector tail of 8×48 cost 1.55× per column what the full tile does).
+constexpr double kConvNarrowPenalty[2] = {1.5, 1.15};
 /// Upper bound on MR over all variants.
 constexpr int kConvMaxMr = 12;
 

@@ -1,0 +1,143 @@
+// tests/cpp/conv_ukernel_test.cpp — every direct-convolution micro-kernel of every ISA this
+// CPU runs (each tile variant, its view variant and its narrow versions) against the scalar
+// formula of src/kernels/conv/conv_kernels.hpp, with integer-valued data (exact in any order):
+// channels and taps of any count, the tap loop's 1-tap path, an output row stride wider than
+// the tile, accumulation, and the bias/ReLU epilogue (NaN kept by ReLU).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.hpp"
+#include "kernels/conv/conv_kernels.hpp"
+
+namespace {
+
+using convkit::detail::ConvKernel;
+using convkit::detail::ConvTileOut;
+using convkit::detail::Isa;
+
+template <typename T>
+const ConvKernel<T>* table(Isa isa);
+template <>
+const ConvKernel<float>* table<float>(Isa isa) {
+  return convkit::detail::conv_kernels(isa).f32;
+}
+template <>
+const ConvKernel<double>* table<double>(Isa isa) {
+  return convkit::detail::conv_kernels(isa).f64;
+}
+
+struct Config {
+  std::int64_t channels, ntaps, cols;
+  bool view, accumulate, bias, relu, nan;
+};
+
+// Runs kernel `k` (narrow version `nv` vectors when nv < k.nv) on random data and compares.
+template <typename T>
+void check(const ConvKernel<T>& k, int nv, const Config& c, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int> val(-4, 4);
+  const std::int64_t mr = k.mr, lanes = k.nr / k.nv, cols = nv * lanes;
+  // Taps: increasing offsets with gaps (like rows of a 2-D kernel).
+  std::vector<std::int64_t> taps(static_cast<std::size_t>(c.ntaps));
+  std::int64_t off = std::uniform_int_distribution<int>(0, 3)(rng);
+  for (auto& t : taps) {
+    t = off;
+    off += std::uniform_int_distribution<int>(1, 40)(rng);
+  }
+  const std::int64_t cstride = off + cols + 7;
+  std::vector<T> x(static_cast<std::size_t>(c.channels * cstride));
+  for (auto& e : x) e = static_cast<T>(val(rng));
+  if (c.nan) x[static_cast<std::size_t>(taps[0] + 1)] = std::numeric_limits<T>::quiet_NaN();
+  // Weights: contiguous rows [c][t], or a view with channel stride wcs and taps wtaps[t].
+  const std::int64_t wcs = c.view ? c.ntaps * 3 + 1 : c.ntaps;
+  std::vector<std::int64_t> wtaps(static_cast<std::size_t>(c.ntaps));
+  for (std::int64_t t = 0; t < c.ntaps; ++t)
+    wtaps[static_cast<std::size_t>(t)] = c.view ? 3 * (c.ntaps - 1 - t) : t;
+  const std::int64_t wrow = c.channels * wcs + 1;
+  std::vector<T> w(static_cast<std::size_t>(mr * wrow));
+  for (auto& e : w) e = static_cast<T>(val(rng));
+  const T* wrows[convkit::detail::kConvMaxMr];
+  for (std::int64_t i = 0; i < mr; ++i) wrows[i] = w.data() + i * wrow;
+  std::vector<T> bias(static_cast<std::size_t>(mr));
+  for (auto& e : bias) e = static_cast<T>(val(rng));
+  const std::int64_t ldo = k.nr + 5;
+  std::vector<T> out(static_cast<std::size_t>(mr * ldo));
+  for (auto& e : out) e = static_cast<T>(val(rng));
+  std::vector<T> want = out;
+  for (std::int64_t i = 0; i < mr; ++i)
+    for (std::int64_t q = 0; q < cols; ++q) {
+      T s = c.accumulate ? out[static_cast<std::size_t>(i * ldo + q)] : T(0);
+      for (std::int64_t ch = 0; ch < c.channels; ++ch)
+        for (std::int64_t t = 0; t < c.ntaps; ++t)
+          s += wrows[i][ch * wcs + wtaps[static_cast<std::size_t>(t)]] *
+               x[static_cast<std::size_t>(ch * cstride + taps[static_cast<std::size_t>(t)] + q)];
+      if (c.bias) s += bias[static_cast<std::size_t>(i)];
+      if (c.relu) s = s < T(0) ? T(0) : s;
+      want[static_cast<std::size_t>(i * ldo + q)] = s;
+    }
+  ConvTileOut<T> o{out.data(), ldo, c.accumulate};
+  if (c.bias) o.bias = bias.data();
+  o.relu = c.relu;
+  if (c.view) {
+    const auto run = nv < k.nv ? k.narrow_view[nv - 1] : k.run_view;
+    ASSERT_NE(run, nullptr);
+    run(c.channels, c.ntaps, taps.data(), wtaps.data(), x.data(), cstride, wrows, wcs, o);
+  } else {
+    const auto run = nv < k.nv ? k.narrow[nv - 1] : k.run;
+    ASSERT_NE(run, nullptr);
+    run(c.channels, c.ntaps, taps.data(), x.data(), cstride, wrows, o);
+  }
+  for (std::size_t e = 0; e < out.size(); ++e) {
+    const bool both_nan = std::isnan(out[e]) && std::isnan(want[e]);
+    ASSERT_TRUE(both_nan || out[e] == want[e])
+        << k.name << " narrow " << nv << " element " << e << " (row " << e / ldo << " col "
+        << e % ldo << "): got " << out[e] << ", want " << want[e];
+  }
+}
+
+template <typename T>
+void check_isa(Isa isa, std::mt19937_64& rng) {
+  const ConvKernel<T>* v = table<T>(isa);
+  for (int variant = 0; variant < convkit::detail::kConvVariants; ++variant) {
+    const ConvKernel<T>& k = v[variant];
+    SCOPED_TRACE(k.name);
+    EXPECT_EQ(k.nr % k.nv, 0);
+    EXPECT_LE(k.mr, convkit::detail::kConvMaxMr);
+    for (int nv = 1; nv <= k.nv; ++nv) {
+      if (nv < k.nv && (nv > convkit::detail::kConvNarrow || !k.narrow[nv - 1])) continue;
+      for (int rep = 0; rep < 12; ++rep) {
+        Config c;
+        c.channels = std::uniform_int_distribution<int>(1, 19)(rng);
+        const int taps_choice[] = {1, 1, 2, 3, 9};
+        c.ntaps = taps_choice[std::uniform_int_distribution<int>(0, 4)(rng)];
+        c.cols = nv;
+        c.view = rep % 2 == 1;
+        c.accumulate = rep % 3 == 0;
+        c.bias = rep % 4 < 2;
+        c.relu = rep % 5 < 2;
+        c.nan = rep % 6 == 5;  // reps 5 and 11: with ReLU
+        check<T>(k, nv, c, rng);
+      }
+    }
+  }
+}
+
+TEST(ConvMicroKernels, EveryVariantAndNarrowVersionMatchesFormula) {
+  std::mt19937_64 rng(20261129);
+  int isas = 0;
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    if (static_cast<int>(isa) > static_cast<int>(convkit::detail::cpu_isa())) continue;
+    SCOPED_TRACE(convkit::detail::isa_name(isa));
+    check_isa<float>(isa, rng);
+    check_isa<double>(isa, rng);
+    ++isas;
+  }
+  EXPECT_GE(isas, 1);
+}
+
+}  // namespace
