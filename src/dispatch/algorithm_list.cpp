@@ -7,6 +7,7 @@
 #include "algos/direct_conv_backward_weights.hpp"
 #include "algos/gemm_conv_backward_weights.hpp"
 #include "algos/im2col_gemm.hpp"
+#include "algos/outer_bwd_weights.hpp"
 #include "algos/phased_bwd_data.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "convkit/error.hpp"
@@ -25,6 +26,7 @@ const std::vector<const Algorithm*>& algorithm_list() {
       &depthwise_conv_algorithm(),           &direct_conv_algorithm(),
       &phased_bwd_data_algorithm(),          &direct_conv_backward_data_algorithm(),
       &gemm_conv_backward_weights_algorithm(), &direct_conv_backward_weights_algorithm(),
+      &outer_bwd_weights_algorithm(),
       &im2col_gemm_algorithm(),              &reference_algorithm()};
   return list;
 }
