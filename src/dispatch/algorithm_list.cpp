@@ -25,8 +25,8 @@ const std::vector<const Algorithm*>& algorithm_list() {
   static const std::vector<const Algorithm*> list = {
       &depthwise_conv_algorithm(),           &direct_conv_algorithm(),
       &phased_bwd_data_algorithm(),          &direct_conv_backward_data_algorithm(),
-      &gemm_conv_backward_weights_algorithm(), &direct_conv_backward_weights_algorithm(),
-      &outer_bwd_weights_algorithm(),
+      &outer_bwd_weights_algorithm(),       &gemm_conv_backward_weights_algorithm(),
+      &direct_conv_backward_weights_algorithm(),
       &im2col_gemm_algorithm(),              &reference_algorithm()};
   return list;
 }

@@ -596,6 +596,61 @@ TEST(Algorithms, PhasedBackwardDataMatchesOracle) {
   EXPECT_EQ(ran, 360);
 }
 
+// outer_bwd_weights has two schedules, chosen by size: "whole" (every image's transposed copy
+// in L2: small problems, so the random cases above) and "chunked" (positions in L2-sized
+// chunks, sums carried through a buffer). Here problems large enough to be chunked (tens of
+// channels on 40×40–64×64 images), 1×1 stride-1 layers that read x and dy in place (one image,
+// and batches whose images are kept apart by zero gaps), strides (several phases), dilation,
+// groups, every layout and dtype, on every ISA path, against the oracle.
+TEST(Algorithms, OuterBackwardWeightsMatchesOracle) {
+  struct Shape2 {
+    i64 N, C, K, G, H, W, k, s, d, p;
+    bool big;  // chunked: run once, on the best ISA (the oracle is slow); others on every ISA
+  };
+  const Shape2 shapes[] = {
+      {1, 24, 16, 1, 48, 48, 3, 1, 1, 1, true},   // chunked, padded 3×3
+      {2, 17, 9, 1, 40, 37, 3, 1, 1, 1, true},    // chunked, batch, odd sizes
+      {1, 40, 12, 1, 44, 44, 1, 1, 1, 0, true},   // 1×1 in place, chunked
+      {1, 20, 8, 1, 50, 50, 3, 2, 1, 1, true},    // strided: four phases, chunked
+      {1, 32, 16, 2, 44, 44, 3, 1, 2, 2, true},   // groups, dilation, chunked
+      {1, 24, 40, 1, 9, 7, 1, 1, 1, 0, false},    // 1×1 in place, whole
+      {3, 24, 16, 1, 7, 9, 1, 1, 1, 0, false},    // 1×1, whole with gaps between images
+      {2, 20, 12, 1, 11, 13, 3, 2, 1, 0, false},  // strided, whole
+      {1, 30, 9, 3, 10, 12, 2, 1, 1, 1, false},   // groups, even kernel
+  };
+  int ran = 0;
+  for_each_isa_cap([&](const char* isa) {
+    std::mt19937_64 rng(1618);
+    Coverage cov;
+    int i = 0;
+    for (const Shape2& sh : shapes) {
+      ++i;
+      if (sh.big && *isa) continue;
+      Case c;
+      c.nd = 2;
+      c.N = sh.N;
+      c.C = sh.C;
+      c.K = sh.K;
+      c.G = sh.G;
+      c.in = {sh.H, sh.W};
+      c.k = {sh.k, sh.k};
+      c.s = {sh.s, sh.s};
+      c.d = {sh.d, sh.d};
+      c.pb = {sh.p, sh.p};
+      c.pa = {sh.p, sh.p};
+      c.layout = i % 2 ? Layout::channels_first : Layout::channels_last;
+      c.dtype = i % 3 ? DType::f32 : DType::f64;
+      Variant v = random_variant(rng, cov);
+      v.algorithm = "outer_bwd_weights";
+      SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " outer_bwd_weights " + c.describe());
+      run_case_in_its_dtype(c, v, rng);
+      ++ran;
+      if (too_many_failures()) FAIL() << "too many failures";
+    }
+  });
+  EXPECT_EQ(ran, 5 + 3 * 4);
+}
+
 TEST(Reference, RandomMediumProblemsAllDirections) {
   std::mt19937_64 rng(31337);
   Coverage cov;

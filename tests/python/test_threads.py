@@ -168,10 +168,10 @@ def test_concurrent_calls_release_the_gil(restore_threads):
 
 # ---- NaN and Inf -------------------------------------------------------------------------
 
-def _poison(rng, shape, dtype):
+def _poison(rng, shape, dtype, every=40):
     x = rng.standard_normal(shape)
     flat = x.reshape(-1)
-    k = max(1, flat.size // 40)
+    k = max(1, flat.size // every)
     idx = rng.choice(flat.size, size=3 * k, replace=False)
     flat[idx[:k]] = np.nan
     flat[idx[k:2 * k]] = np.inf
@@ -186,6 +186,10 @@ PROBLEMS = [
     (2, (3, 5, 9, 9), (5, 1, 3, 3), dict(groups=5, dilation=2, padding="same")),
     (1, (2, 3, 64), (2, 3, 5), dict(stride=3, padding=2)),
     (3, (1, 2, 6, 7, 5), (3, 2, 2, 3, 2), dict(padding=(1, 0, 1))),
+    # shapes whose weight gradient auto gives outer_bwd_weights (padded 3×3; 1×1 batch)
+    # (poisoned sparsely: 288 and 32 terms per sum)
+    (2, (1, 32, 28, 28), (16, 32, 3, 3), dict(padding=1, poison_every=4000)),
+    (2, (2, 32, 7, 9), (8, 32, 1, 1), dict(poison_every=300)),
 ]
 
 
@@ -225,7 +229,8 @@ def _t(a, grad=False):
 def test_nan_and_inf_propagate_like_a_plain_sum(problem, threads, dtype, rng, restore_threads):
     ck.set_num_threads(threads)
     nd, xs, ws, kw = problem
-    x = _poison(rng, xs, dtype)
+    kw = dict(kw)
+    x = _poison(rng, xs, dtype, kw.pop("poison_every", 40))
     w = rng.standard_normal(ws).astype(dtype)
     conv = {1: ck.conv1d, 2: ck.conv2d, 3: ck.conv3d}[nd]
     y = conv(x, w, **kw)
