@@ -68,9 +68,10 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
   const std::int64_t acc_elems = depthwise ? p.groups * taps : items * mr * nj;
   const std::size_t abytes = (static_cast<std::size_t>(acc_elems) * sizeof(T) + 63) / 64 * 64;
   const std::size_t dbytes =
-      (static_cast<std::size_t>(p.out_channels * st.dlen) * sizeof(T) + 63) / 64 * 64;
+      depthwise ? 0 : (static_cast<std::size_t>(p.out_channels * st.dlen) * sizeof(T) + 63) / 64 * 64;
   char* shared = static_cast<char*>(thread_scratch(
-      abytes + dbytes + static_cast<std::size_t>(p.in_channels * g.cstride) * sizeof(T),
+      abytes + dbytes +
+          (depthwise ? 0 : static_cast<std::size_t>(p.in_channels * g.cstride) * sizeof(T)),
       ScratchSlot::shared));
   T* acc = reinterpret_cast<T*>(shared);
   T* dye = reinterpret_cast<T*>(shared + abytes);
@@ -78,7 +79,30 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
   std::fill(acc, acc + acc_elems, T(0));
 
   const ShiftedRows rows = shifted_rows(p, g, a.x);
-  for (std::int64_t n = 0; n < p.batch; ++n) {
+  if (depthwise) {
+    // Per channel, in the thread's own scratch: the channel's shifted copy and its dy row are
+    // built, checked and used while they are in L1/L2 (whole-tensor copies through shared
+    // memory cost more than the multiply-adds: mobilenetv2.dw56 0.56 -> see BENCHMARKS.md).
+    std::atomic<bool> finite{true};
+    parallel_for(p.groups, [&](std::int64_t begin, std::int64_t end, int) {
+      T* mine = static_cast<T*>(
+          thread_scratch(static_cast<std::size_t>(g.cstride + st.dlen) * sizeof(T)));
+      T* xc = mine;
+      T* dc = mine + g.cstride;
+      for (std::int64_t c = begin; c < end && finite; ++c)
+        for (std::int64_t n = 0; n < p.batch; ++n) {
+          build_shifted_channel<T>(p, g, rows, a.x, n, c, xc);
+          build_output_ext<T>(p, st.geo, a.y, n, c, 0, st.dlen, dc);
+          if (!all_finite(xc, g.cstride) || !all_finite(dc, st.dlen)) {
+            finite = false;
+            break;
+          }
+          uk.run_taps(qlen, dc, xc, g.taps.data(), taps, acc + c * taps);
+        }
+    });
+    if (!finite) return false;
+  }
+  for (std::int64_t n = 0; n < p.batch && !depthwise; ++n) {
     std::atomic<bool> finite{true};
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
       build_shifted_channels<T>(p, g, rows, a.x, n, begin, end, xs);
@@ -91,14 +115,6 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
       }
     });
     if (!finite) return false;
-    if (depthwise) {
-      parallel_for(p.groups, [&](std::int64_t begin, std::int64_t end, int) {
-        for (std::int64_t c = begin; c < end; ++c)
-          uk.run_taps(qlen, dye + c * st.dlen, xs + c * g.cstride, g.taps.data(), taps,
-                      acc + c * taps);
-      });
-      continue;
-    }
     for (std::int64_t q0 = 0; q0 < qlen; q0 += kQChunk) {
       const std::int64_t len = std::min(kQChunk, qlen - q0);
       parallel_for_dynamic(items, 1, [&](std::int64_t begin, std::int64_t end, int) {

@@ -9,6 +9,7 @@
 // one column panel, owned by one work item, and is accumulated over chunks and images in a
 // fixed order: results do not depend on the thread count.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -198,7 +199,6 @@ class GemmConvBackwardWeights final : public Algorithm {
   }
 
   std::string not_preferred(const ConvProblem& p, Direction) const override {
-    const std::int64_t cols = p.in_channels_per_group() * p.kernel_spatial();
     // Per-group products that are small or mostly padding (depthwise: 1 of 8 rows, 9 of 32
     // columns; resnext50's 8-channel groups) run 3–10× slower than direct_bwd_weights
     // (measured on mobilenetv2.dw28/dw14/dw7 and resnext50.grouped_3x3).
@@ -207,8 +207,12 @@ class GemmConvBackwardWeights final : public Algorithm {
     const std::int64_t nr = p.dtype == DType::f32 ? kernel_for<float>(active_isa()).nr
                                                   : kernel_for<double>(active_isa()).nr;
     const std::int64_t Kg = p.out_channels_per_group();
-    const double fill = static_cast<double>(Kg * cols) /
-                        static_cast<double>((Kg + mr - 1) / mr * mr * ((cols + nr - 1) / nr * nr));
+    // (in double: Kg · cols can exceed the int64 range for absurd but valid problems)
+    const auto padded = [](double v, double m) { return std::ceil(v / m) * m; };
+    const double kg = static_cast<double>(Kg);
+    const double cd = static_cast<double>(p.in_channels_per_group()) *
+                      static_cast<double>(p.kernel_spatial());
+    const double fill = kg * cd / (padded(kg, static_cast<double>(mr)) * padded(cd, static_cast<double>(nr)));
     if (p.groups > 1 && (fill < 0.5 || Kg <= 2 * mr))
       return "groups of " + std::to_string(Kg) + " output channels make per-group GEMMs of " +
              std::to_string(static_cast<int>(fill * 100)) + "% useful tiles";

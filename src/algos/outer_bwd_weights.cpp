@@ -152,7 +152,8 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t line = 64 / static_cast<std::int64_t>(sizeof(T));
   const std::int64_t ldc = (C + nr + line - 1) / line * line + line;
   const std::int64_t span = g.qext + shift_max;  // rows per image in the whole schedule
-  const bool whole = static_cast<double>(N * span * used * ldc) * sizeof(T) <= kWholeBytes;
+  const bool whole = static_cast<double>(N) * static_cast<double>(span) * static_cast<double>(used) *
+                         static_cast<double>(ldc) * sizeof(T) <= kWholeBytes;
   std::int64_t chunk = whole ? N * span : 0;
   if (!whole) {
     chunk = static_cast<std::int64_t>(kSliceBytes / (static_cast<std::size_t>(ldc) * sizeof(T))) /

@@ -176,7 +176,10 @@ void build_output_ext(const ConvProblem& p, const Geometry& g, const View5& out,
     for (std::int64_t o1 = 0; o1 < p.out[1]; ++o1) {
       T* row = dst + front + (o0 * g.Lq[1] + o1) * g.Lq[2];
       const T* src = out.at<const T>(n, k, o0, o1, 0);
-      for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) row[o2] = src[o2 * s];
+      if (s == 1)
+        std::memcpy(row, src, static_cast<std::size_t>(p.out[2]) * sizeof(T));
+      else
+        for (std::int64_t o2 = 0; o2 < p.out[2]; ++o2) row[o2] = src[o2 * s];
     }
 }
 
