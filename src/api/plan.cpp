@@ -57,6 +57,7 @@ void ConvPlan::forward(const TensorView& x, const TensorView& w, const TensorVie
   check_tensor(x, p.input_shape(), p.dtype, "x", Role::input);
   check_tensor(w, p.weight_shape(), p.dtype, "weight", Role::input);
   check_tensor(y, p.output_shape(), p.dtype, "output", Role::output);
+  detail::check_no_overlap(y, "output", {{&x, "x"}, {&w, "weight"}, {bias, "bias"}});
   detail::View1 b;
   detail::ConvArgs a;
   if (bias) {
@@ -81,6 +82,7 @@ void ConvPlan::backward_data(const TensorView& dy, const TensorView& w, const Te
   check_tensor(dy, p.output_shape(), p.dtype, "grad_output", Role::input);
   check_tensor(w, p.weight_shape(), p.dtype, "weight", Role::input);
   check_tensor(dx, p.input_shape(), p.dtype, "grad_input", Role::output);
+  detail::check_no_overlap(dx, "grad_input", {{&dy, "grad_output"}, {&w, "weight"}, {bias, "bias"}});
   detail::View1 b;
   detail::ConvArgs a;
   if (bias) {
@@ -101,6 +103,7 @@ void ConvPlan::backward_weights(const TensorView& dy, const TensorView& x,
   check_tensor(dy, p.output_shape(), p.dtype, "grad_output", Role::input);
   check_tensor(x, p.input_shape(), p.dtype, "x", Role::input);
   check_tensor(dw, p.weight_shape(), p.dtype, "grad_weight", Role::output);
+  detail::check_no_overlap(dw, "grad_weight", {{&dy, "grad_output"}, {&x, "x"}});
   detail::ConvArgs a;
   a.y = detail::activation_view(dy, p.layout, p.spatial_dims);
   a.x = detail::activation_view(x, p.layout, p.spatial_dims);
@@ -113,6 +116,7 @@ void ConvPlan::backward_bias(const TensorView& dy, const TensorView& db) const {
   const ConvProblem& p = problem_;
   check_tensor(dy, p.output_shape(), p.dtype, "grad_output", Role::input);
   check_tensor(db, {p.out_channels}, p.dtype, "grad_bias", Role::output);
+  detail::check_no_overlap(db, "grad_bias", {{&dy, "grad_output"}});
   detail::ConvArgs a;
   a.y = detail::activation_view(dy, p.layout, p.spatial_dims);
   const detail::View1 b = detail::vector_view(db);

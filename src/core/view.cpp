@@ -1,6 +1,7 @@
 // src/core/view.cpp — building and validating logical views.
 #include "core/view.hpp"
 
+#include <cstdint>
 #include <string>
 
 #include "convkit/error.hpp"
@@ -26,6 +27,42 @@ void check_tensor(const TensorView& t, const std::vector<std::int64_t>& expected
       if (t.shape[i] > 1 && t.strides[i] == 0)
         throw InvalidArgument(std::string(arg) + ": stride 0 in dimension " + std::to_string(i) +
                               " of an output; outputs must not overlap themselves");
+}
+
+namespace {
+
+// [lo, hi): the bytes a strided view spans (lo == hi for an empty view).
+void byte_span(const TensorView& t, std::uintptr_t* lo, std::uintptr_t* hi) {
+  const std::int64_t es = static_cast<std::int64_t>(dtype_size(t.dtype));
+  std::int64_t a = 0, b = 0;
+  for (std::size_t d = 0; d < t.shape.size(); ++d) {
+    if (t.shape[d] == 0) {
+      *lo = *hi = 0;
+      return;
+    }
+    const std::int64_t span = (t.shape[d] - 1) * t.strides[d] * es;
+    (span < 0 ? a : b) += span;
+  }
+  *lo = reinterpret_cast<std::uintptr_t>(t.data) + static_cast<std::uintptr_t>(a);
+  *hi = reinterpret_cast<std::uintptr_t>(t.data) + static_cast<std::uintptr_t>(b + es);
+}
+
+}  // namespace
+
+void check_no_overlap(const TensorView& out, const char* out_name,
+                      std::initializer_list<std::pair<const TensorView*, const char*>> inputs) {
+  std::uintptr_t olo = 0, ohi = 0;
+  byte_span(out, &olo, &ohi);
+  if (olo == ohi) return;
+  for (const auto& [in, name] : inputs) {
+    if (!in) continue;
+    std::uintptr_t lo = 0, hi = 0;
+    byte_span(*in, &lo, &hi);
+    if (lo < hi && olo < hi && lo < ohi)
+      throw InvalidArgument(std::string(out_name) + ": its memory overlaps that of " + name +
+                            " (address ranges intersect); convkit reads its inputs while "
+                            "writing the output, so pass a separate output array");
+  }
 }
 
 View5 activation_view(const TensorView& t, Layout layout, int nd) {

@@ -5,6 +5,9 @@
 // have size 1, and a channels-last tensor is the same memory with permuted strides.
 #pragma once
 
+#include <initializer_list>
+#include <utility>
+
 #include <cstdint>
 #include <vector>
 
@@ -42,6 +45,13 @@ enum class Role { input, output };
 /// Outputs must not have zero strides on dimensions longer than 1 (they would overlap).
 void check_tensor(const TensorView& t, const std::vector<std::int64_t>& expected, DType dtype,
                   const char* arg, Role role);
+
+/// Throws InvalidArgument when the memory spanned by output `out` (named `out_name`)
+/// intersects that of any input (address ranges, so interleaved views of one buffer count as
+/// overlapping): algorithms read their inputs while writing, and an output on top of an input
+/// would silently give wrong results. Empty tensors and null entries are skipped.
+void check_no_overlap(const TensorView& out, const char* out_name,
+                      std::initializer_list<std::pair<const TensorView*, const char*>> inputs);
 
 /// An activation tensor (N, C, *spatial) or (N, *spatial, C) as (n, c, d, h, w).
 View5 activation_view(const TensorView& t, Layout layout, int spatial_dims);

@@ -317,6 +317,47 @@ TEST(Errors, TensorChecksBackward) {
                   "grad_output", "float64");
 }
 
+// An output whose memory overlaps an input would be written while the input is still read:
+// refused by name, for every direction (address ranges; an output next to an input is fine).
+TEST(Errors, OutputOverlapsInput) {
+  Tensors t;
+  const ConvPlan fw(t.p, Direction::forward);
+  const ConvPlan bd(t.p, Direction::backward_data);
+  const ConvPlan bw(t.p, Direction::backward_weights);
+  const ConvPlan bb(t.p, Direction::backward_bias);
+  // One buffer holding x, then y starting inside x's last elements / right after x.
+  std::vector<float> buf(t.x.size() + t.y.size());
+  const auto xin = TensorView::contiguous(buf.data(), t.p.input_shape());
+  const auto y_inside = TensorView::contiguous(buf.data() + t.x.size() - 1, t.p.output_shape());
+  const auto y_after = TensorView::contiguous(buf.data() + t.x.size(), t.p.output_shape());
+  EXPECT_CK_ERROR(convkit::InvalidArgument, fw.forward(xin, t.wv(), nullptr, y_inside), "output",
+                  "overlaps", "x");
+  fw.forward(xin, t.wv(), nullptr, y_after);  // adjacent, not overlapping: fine
+  std::vector<float> big(t.y.size() + 8);
+  const auto bias_in_y = TensorView::contiguous(big.data() + 3, {6});
+  EXPECT_CK_ERROR(convkit::InvalidArgument,
+                  fw.forward(t.xv(), t.wv(), &bias_in_y, TensorView::contiguous(big.data(), t.p.output_shape())),
+                  "output", "bias");
+  // y on top of the weights
+  const auto y_on_w = TensorView::contiguous(t.w.data(), t.p.output_shape());
+  EXPECT_CK_ERROR(convkit::InvalidArgument, fw.forward(t.xv(), t.wv(), nullptr, y_on_w), "output",
+                  "weight");
+  // backward-data: dx on top of dy
+  std::vector<float> dbuf(t.x.size() + t.y.size());
+  const auto dy_in = TensorView::contiguous(dbuf.data(), t.p.output_shape());
+  const auto dx_on_dy = TensorView::contiguous(dbuf.data() + 2, t.p.input_shape());
+  EXPECT_CK_ERROR(convkit::InvalidArgument, bd.backward_data(dy_in, t.wv(), dx_on_dy), "grad_input",
+                  "grad_output");
+  // backward-weights: dw on top of x
+  const auto dw_on_x = TensorView::contiguous(t.x.data(), t.p.weight_shape());
+  EXPECT_CK_ERROR(convkit::InvalidArgument, bw.backward_weights(t.yv(), t.xv(), dw_on_x),
+                  "grad_weight", "x");
+  // backward-bias: db inside dy
+  const auto db_in_dy = TensorView::contiguous(t.y.data() + 5, {6});
+  EXPECT_CK_ERROR(convkit::InvalidArgument, bb.backward_bias(t.yv(), db_in_dy), "grad_bias",
+                  "grad_output");
+}
+
 TEST(Errors, OneShotNamesArguments) {
   Tensors t;
   auto y_bad = TensorView::contiguous(t.y.data(), {2, 6, 9});

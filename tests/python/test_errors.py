@@ -346,3 +346,19 @@ def test_huge_sizes_raise_cleanly(code):
     assert report["exc"] in ("ValueError", "MemoryError"), (
         f"{code}\n  got {report}")
     assert report.get("msg"), f"empty message: {code}"
+
+
+def test_out_overlapping_an_input_is_refused():
+    # The result is written while the inputs are read: an out= on top of x (or the weights)
+    # would silently give a wrong answer, so it is an error naming both.
+    x = np.random.default_rng(0).standard_normal((1, 8, 6, 6)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((8, 8, 1, 1)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"output.*overlaps.*\bx\b"):
+        ck.conv2d(x, w, out=x)
+    buf = np.zeros(64 + 288, np.float32)
+    w_in_buf = buf[:64].reshape(8, 8, 1, 1)
+    w_in_buf[...] = w
+    with pytest.raises(ValueError, match=r"output.*overlaps.*weight"):
+        ck.conv2d(x, w_in_buf, out=buf[10:10 + 288].reshape(1, 8, 6, 6))
+    y = ck.conv2d(x, w, out=np.empty_like(x))    # a separate array is fine
+    np.testing.assert_allclose(y, np.einsum("kc,nchw->nkhw", w[:, :, 0, 0], x), rtol=1e-5, atol=1e-5)
