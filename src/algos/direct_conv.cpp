@@ -62,28 +62,13 @@ std::shared_ptr<ConvProblem> subsampled_problem(const ConvProblem& p) {
   return q;
 }
 
-// True when each output channel's weights (C/groups, *kernel) are one contiguous row.
-bool weight_rows_contiguous(const View5& w) {
-  std::int64_t expect = 1;
-  for (int d = 4; d >= 1; --d) {
-    if (w.size[d] > 1 && w.stride[d] != expect) return false;
-    expect *= w.size[d];
-  }
-  return true;
-}
-
 // True when the input of a 1×1, stride-1, unpadded problem can serve as its own shifted copy:
 // each channel's spatial plane is contiguous (then q is the plane's flat index).
 bool input_is_shifted_layout(const ConvProblem& p, const View5& x) {
   for (int j = 0; j < 3; ++j)
     if (p.kernel[j] != 1 || p.stride[j] != 1 || p.pad_before[j] != 0 || p.pad_after[j] != 0)
       return false;
-  std::int64_t expect = 1;
-  for (int d = 4; d >= 2; --d) {
-    if (x.size[d] > 1 && x.stride[d] != expect) return false;
-    expect *= x.size[d];
-  }
-  return true;
+  return x.dense_from(2);
 }
 
 template <typename T>
@@ -136,7 +121,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   // Weights are read in place: contiguous rows by the plain kernel, any other view (e.g. the
   // transposed, reversed weights of phased_bwd_data) by the view kernel: row k starts at
   // w[k][0], its channel c wcstride further, tap t of that wtaps[t] further.
-  const bool rows_contiguous = weight_rows_contiguous(a.w);
+  const bool rows_contiguous = a.w.dense_from(1);  // each weight row one run
   const std::int64_t wcstride = a.w.stride[1];
   std::vector<std::int64_t> wtaps;
   wtaps.reserve(static_cast<std::size_t>(taps));
@@ -171,14 +156,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   // stride 1, or the subsampled strided ones) and each output plane is contiguous, a full
   // tile of a full k-tile is written straight into y, bias and ReLU applied by the kernel
   // (the copy from a tile buffer cost ~25 % of 1×1 layers).
-  bool y_direct = g.Lq[1] == p.out[1] && g.Lq[2] == p.out[2];
-  {
-    std::int64_t expect = 1;
-    for (int d = 4; d >= 2; --d) {
-      if (a.y.size[d] > 1 && a.y.stride[d] != expect) y_direct = false;
-      expect *= a.y.size[d];
-    }
-  }
+  const bool y_direct = g.Lq[1] == p.out[1] && g.Lq[2] == p.out[2] && a.y.dense_from(2);
   // Only when the input does not stay in L2 anyway (measured: neutral to 5 % slower on
   // layers whose input fits; vgg16.conv1_2, 13 MB: 29.4 -> 26.0 ms at 1 thread).
   const bool prefetch_next = input_bytes > 1024.0 * 1024.0;

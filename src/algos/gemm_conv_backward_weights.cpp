@@ -162,14 +162,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
     tap_dst[static_cast<std::size_t>(t)] = (t / k12) * a.w.stride[2] +
                                            ((t / p.kernel[2]) % p.kernel[1]) * a.w.stride[3] +
                                            (t % p.kernel[2]) * a.w.stride[4];
-  bool rows_contiguous = true;  // each dw row (C/groups · taps values) in one run
-  {
-    std::int64_t expect = 1;
-    for (int d = 4; d >= 1; --d) {
-      if (a.w.size[d] > 1 && a.w.stride[d] != expect) rows_contiguous = false;
-      expect *= a.w.size[d];
-    }
-  }
+  const bool rows_contiguous = a.w.dense_from(1);  // each dw row (C/groups · taps values) in one run
   parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t k = begin; k < end; ++k) {
       const T* from = acc + ((k / Kg) * kg_pad + k % Kg) * cols_pad;

@@ -51,17 +51,7 @@ const ConvKernel<T>& outer_kernel(const ConvProblem& p, Isa isa) {
   return pick_kernel<T>(isa, p.out_channels_per_group(), p.in_channels_per_group());
 }
 
-// True when the view's spatial planes (dims 2..4) are contiguous, so that a 1×1 stride-1
-// unpadded problem's extended positions are the plane's flat indices.
-bool planes_contiguous(const View5& v) {
-  std::int64_t expect = 1;
-  for (int d = 4; d >= 2; --d) {
-    if (v.size[d] > 1 && v.stride[d] != expect) return false;
-    expect *= v.size[d];
-  }
-  return true;
-}
-
+// 1×1, stride 1, unpadded: with dense planes, extended positions are the planes' flat indices.
 bool unit_problem(const ConvProblem& p) {
   for (int j = 0; j < 3; ++j)
     if (p.kernel[j] != 1 || p.stride[j] != 1 || p.pad_before[j] != 0 || p.pad_after[j] != 0)
@@ -128,7 +118,7 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t items = p.groups * per_group;
   const std::int64_t tile_elems = taps * mr * nr;  // an item's tiles, [tap][row][column]
   const bool unit = unit_problem(p);
-  const bool x_in_place = unit && planes_contiguous(a.x);
+  const bool x_in_place = unit && a.x.dense_from(2);
 
   // Taps by stride phase; each used phase gets its own transposed slice.
   std::vector<std::int64_t> phase_of(static_cast<std::size_t>(taps)), shift_of(phase_of);
@@ -170,7 +160,7 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
     }
   // dy at extended positions: [k][dlen] per image (chunked), or [k][N·span] with zero gaps
   // between images (whole). Read in place when it already is that (one 1×1 image).
-  const bool dy_in_place = unit && planes_contiguous(a.y) && (!whole || N == 1);
+  const bool dy_in_place = unit && a.y.dense_from(2) && (!whole || N == 1);
   const std::int64_t drow = whole ? N * span : st.dlen;
 
   const std::size_t acc_bytes =

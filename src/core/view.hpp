@@ -26,6 +26,18 @@ struct View5 {
     return reinterpret_cast<T*>(base) + (i0 * stride[0] + i1 * stride[1] + i2 * stride[2] +
                                          i3 * stride[3] + i4 * stride[4]);
   }
+
+  /// True when dimensions first..4 are packed densely in row-major order (size-1 dimensions
+  /// may have any stride): e.g. dense_from(2) — each channel's spatial plane is one run;
+  /// dense_from(1) — each weight row (channels × taps) is one run.
+  bool dense_from(int first) const {
+    std::int64_t expect = 1;
+    for (int d = 4; d >= first; --d) {
+      if (size[d] > 1 && stride[d] != expect) return false;
+      expect *= size[d];
+    }
+    return true;
+  }
 };
 
 /// A 1-D view (bias, bias gradient).
