@@ -17,7 +17,6 @@
 // order (channels, then taps) computed by one thread, so results do not depend on the thread
 // count (carrying a partial sum through memory does not change its value).
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -116,7 +115,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   std::int64_t span = 0;
   for (std::size_t r = 0; r < run_lo.size(); ++r) span += run_hi[r] - run_lo[r] + line;
   const std::int64_t cblock = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>((std::getenv("CK_IB") ? std::atoi(std::getenv("CK_IB")) : kInputBlockBytes) / (static_cast<std::size_t>(span) * sizeof(T))));
+      1, static_cast<std::int64_t>(kInputBlockBytes / (static_cast<std::size_t>(span) * sizeof(T))));
 
   // Weights are read in place: contiguous rows by the plain kernel, any other view (e.g. the
   // transposed, reversed weights of phased_bwd_data) by the view kernel: row k starts at

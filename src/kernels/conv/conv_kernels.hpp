@@ -2,13 +2,15 @@
 //
 // A micro-kernel computes an MR (output channels) × NR (consecutive output positions) tile:
 //   out[i][q] (+)= Σ_c Σ_t wrows[i][c·ntaps + t] · x[c·cstride + taps[t] + q]
-// reading each output channel's weights in their own memory order (no packing per call; the
-// run_view variant reads them through any strided view instead: a transposed, reversed one)
-// continuing the sums already in `out` when `accumulate` is set (channel blocking), which
-// gives exactly the values of one pass over all channels.
 // over a "shifted" input layout in which every tap of the filter is a constant offset
-// (src/algos/direct_conv.cpp builds it), so each tap is NR/lanes plain vector loads.
-// The reduction order (channels, then taps) is fixed: results do not depend on threads.
+// (src/algos/shifted_layout.hpp), so each tap is NR/lanes plain vector loads. Weights are read
+// in their own memory order, one broadcast per (row, channel, tap): no packing per call (the
+// run_view variant reads them through any strided view: a transposed, reversed one). With
+// `accumulate` it continues the sums already in `out` (channel blocking), which gives exactly
+// the values of one pass over all channels; on the last pass the caller may ask for the bias
+// and ReLU epilogue and point `out` at the result itself. The reduction order (channels,
+// then taps) is fixed: results do not depend on threads. outer_bwd_weights runs the same
+// kernels with positions as the reduced "channels" (dy rows as weights).
 #pragma once
 
 #include <cstdint>
