@@ -21,7 +21,6 @@
 #include <atomic>
 #include <cstring>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "algos/algorithm.hpp"
@@ -30,6 +29,7 @@
 #include "core/arena.hpp"
 #include "core/dtype_dispatch.hpp"
 #include "core/threading.hpp"
+#include "core/transpose.hpp"
 #include "kernels/conv/conv_kernels.hpp"
 #include "ref/conv_ref.hpp"
 
@@ -57,43 +57,6 @@ bool unit_problem(const ConvProblem& p) {
     if (p.kernel[j] != 1 || p.stride[j] != 1 || p.pad_before[j] != 0 || p.pad_after[j] != 0)
       return false;
   return true;
-}
-
-// dst[r·ldd + c] = src[c·lds + r] for c < cn, r < rn: 4×4 (float) or 2×2 (double) blocks
-// transposed in 16-byte registers (GCC vector extensions, any target), scalar edges.
-template <typename T>
-void transpose_block(std::int64_t cn, std::int64_t rn, const T* src, std::int64_t lds, T* dst,
-                     std::int64_t ldd) {
-  constexpr int B = 16 / sizeof(T);
-  typedef T V __attribute__((vector_size(16)));
-  using I = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef I M __attribute__((vector_size(16)));
-  const std::int64_t cb = cn / B * B, rb = rn / B * B;
-  for (std::int64_t c = 0; c < cb; c += B) {
-    for (std::int64_t r = 0; r < rb; r += B) {
-      V v[B];
-      for (int i = 0; i < B; ++i) std::memcpy(&v[i], src + (c + i) * lds + r, sizeof(V));
-      V o[B];
-      if constexpr (B == 4) {
-        const V t0 = __builtin_shuffle(v[0], v[1], M{0, 4, 1, 5});
-        const V t1 = __builtin_shuffle(v[0], v[1], M{2, 6, 3, 7});
-        const V t2 = __builtin_shuffle(v[2], v[3], M{0, 4, 1, 5});
-        const V t3 = __builtin_shuffle(v[2], v[3], M{2, 6, 3, 7});
-        o[0] = __builtin_shuffle(t0, t2, M{0, 1, 4, 5});
-        o[1] = __builtin_shuffle(t0, t2, M{2, 3, 6, 7});
-        o[2] = __builtin_shuffle(t1, t3, M{0, 1, 4, 5});
-        o[3] = __builtin_shuffle(t1, t3, M{2, 3, 6, 7});
-      } else {
-        o[0] = __builtin_shuffle(v[0], v[1], M{0, 2});
-        o[1] = __builtin_shuffle(v[0], v[1], M{1, 3});
-      }
-      for (int i = 0; i < B; ++i) std::memcpy(dst + (r + i) * ldd + c, &o[i], sizeof(V));
-    }
-    for (std::int64_t r = rb; r < rn; ++r)
-      for (int i = 0; i < B; ++i) dst[r * ldd + c + i] = src[(c + i) * lds + r];
-  }
-  for (std::int64_t c = cb; c < cn; ++c)
-    for (std::int64_t r = 0; r < rn; ++r) dst[r * ldd + c] = src[c * lds + r];
 }
 
 // Returns false (result unspecified) when a NaN or Inf in x or dy would meet the zeros of the
@@ -237,11 +200,7 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
         const std::int64_t start = ph * g.plane + q0;
         const std::int64_t nrow = std::min(len + ms, avail_end - start);
         T* base = xt + (slice_row[static_cast<std::size_t>(ph)] + row0) * ldc;
-        // Blocks of 16 channels × 64 positions stay in L1 while transposed.
-        for (std::int64_t c0 = begin; c0 < end; c0 += 16)
-          for (std::int64_t r0 = 0; r0 < nrow; r0 += 64)
-            transpose_block<T>(std::min<std::int64_t>(16, end - c0), std::min<std::int64_t>(64, nrow - r0),
-                               xsrc + c0 * xcs + start + r0, xcs, base + r0 * ldc + c0, ldc);
+        transpose_tiled<T>(end - begin, nrow, xsrc + begin * xcs + start, xcs, base + begin, ldc);
       }
     });
   };
