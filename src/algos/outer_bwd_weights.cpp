@@ -37,7 +37,11 @@ namespace convkit::detail {
 namespace {
 
 constexpr std::size_t kSliceBytes = 384 * 1024;  // transposed chunk (L2)
-constexpr double kWholeBytes = 768 * 1024;        // transposed images, whole schedule (L2)
+// The whole schedule while every image's transposed copy takes at most this much (it stays
+// in L3): one kernel call per tile beats chunk barriers and per-chunk tile reloads. Measured at
+// 2 threads: res2_reduce 0.75 -> 0.52 ms, vgg16.conv3_2 (4.3 MB) 11.9 -> 10.5 ms; at 9.6 MB
+// (vgg16.conv2_2) whole is no faster than chunked. Tests lower it to reach the chunked path.
+std::atomic<double> g_whole_bytes{8.0 * 1024 * 1024};
 constexpr std::int64_t kMaxChunk = 4096, kMinChunk = 64;
 
 struct State {
@@ -63,8 +67,8 @@ bool unit_problem(const ConvProblem& p) {
 // layout (padding, discarded positions) in a product that a plain sum does not contain; the
 // caller then recomputes with the reference.
 //
-// Two schedules. "Whole": when the transposed copy of every image fits in L2 (small images,
-// batches of them), each work item runs one micro-kernel call over all positions of all
+// Two schedules. "Whole": when the transposed copy of every image is at most a few MB
+// (g_whole_bytes), each work item runs one micro-kernel call over all positions of all
 // images (images kept apart by zero gaps in dy) and writes its tile straight into dw.
 // "Chunked": positions in L2-sized chunks, every item carrying its tile through a buffer.
 template <typename T>
@@ -106,7 +110,7 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t ldc = (C + nr + line - 1) / line * line + line;
   const std::int64_t span = g.qext + shift_max;  // rows per image in the whole schedule
   const bool whole = static_cast<double>(N) * static_cast<double>(span) * static_cast<double>(used) *
-                         static_cast<double>(ldc) * sizeof(T) <= kWholeBytes;
+                         static_cast<double>(ldc) * sizeof(T) <= g_whole_bytes.load();
   std::int64_t chunk = whole ? N * span : 0;
   if (!whole) {
     chunk = static_cast<std::int64_t>(kSliceBytes / (static_cast<std::size_t>(ldc) * sizeof(T))) /
@@ -332,6 +336,8 @@ class OuterBackwardWeights final : public Algorithm {
 };
 
 }  // namespace
+
+double set_outer_bwd_weights_whole_bytes(double bytes) { return g_whole_bytes.exchange(bytes); }
 
 const Algorithm& outer_bwd_weights_algorithm() {
   static const OuterBackwardWeights algo;

@@ -7,4 +7,7 @@ namespace convkit::detail {
 
 const Algorithm& outer_bwd_weights_algorithm();
 
+/// Tests only: the size up to which the "whole" schedule runs (returns the previous value).
+double set_outer_bwd_weights_whole_bytes(double bytes);
+
 }  // namespace convkit::detail

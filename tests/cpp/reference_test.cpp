@@ -5,6 +5,8 @@
 // integer-valued data; plus the notebook example and a float64 finite-difference check.
 #include <gtest/gtest.h>
 
+#include "algos/outer_bwd_weights.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -597,8 +599,8 @@ TEST(Algorithms, PhasedBackwardDataMatchesOracle) {
 }
 
 // outer_bwd_weights has two schedules, chosen by size: "whole" (every image's transposed copy
-// in L2: small problems, so the random cases above) and "chunked" (positions in L2-sized
-// chunks, sums carried through a buffer). Here problems large enough to be chunked (tens of
+// within a few MB: the random cases above) and "chunked" (positions in L2-sized chunks, sums
+// carried through a buffer; reached here by lowering the size limit). Here problems large enough to be chunked (tens of
 // channels on 40×40–64×64 images), 1×1 stride-1 layers that read x and dy in place (one image,
 // and batches whose images are kept apart by zero gaps), strides (several phases), dilation,
 // groups, every layout and dtype, on every ISA path, against the oracle.
@@ -618,6 +620,8 @@ TEST(Algorithms, OuterBackwardWeightsMatchesOracle) {
       {2, 20, 12, 1, 11, 13, 3, 2, 1, 0, false},  // strided, whole
       {1, 30, 9, 3, 10, 12, 2, 1, 1, 1, false},   // groups, even kernel
   };
+  // The big shapes are sized to run chunked below 768 KB of transposed input.
+  const double saved_whole = convkit::detail::set_outer_bwd_weights_whole_bytes(768.0 * 1024);
   int ran = 0;
   for_each_isa_cap([&](const char* isa) {
     std::mt19937_64 rng(1618);
@@ -648,6 +652,7 @@ TEST(Algorithms, OuterBackwardWeightsMatchesOracle) {
       if (too_many_failures()) FAIL() << "too many failures";
     }
   });
+  convkit::detail::set_outer_bwd_weights_whole_bytes(saved_whole);
   EXPECT_EQ(ran, 5 + 3 * 4);
 }
 
