@@ -278,24 +278,25 @@ class OuterBackwardWeights final : public Algorithm {
     return shifted_layout_declines(p);
   }
 
-  // Measured on layers.csv (2 threads) against direct_bwd_weights and gemm_bwd_weights: ahead
-  // on stride-1 layers with up to 256 input channels per group (1×1: res2_expand 0.44 vs
-  // 0.74 ms, res3_expand 0.31 vs 0.68; 3×3 on 28×28–112×112 images: res3_3x3 0.79 vs 1.04);
-  // behind on strided layers, on 512+ channels (the L2-sized chunks get short), on 3×3 layers
-  // with small images (gemm_bwd_weights: res4_3x3 0.82 vs 0.96) and on the largest images
-  // (direct_bwd_weights: vgg16.conv1_2 15.3 vs 19.9).
+  // Measured on layers.csv (2 threads) against direct_bwd_weights and gemm_bwd_weights, per
+  // layer: ahead on images of 28×28 and more (res2_reduce 0.52 vs 1.02 ms, res3_expand 0.30
+  // vs 0.68, res4a_1x1 0.73 vs 0.85, vgg16.conv4_2 11.3 vs 12.9, strided res3a_3x3s2 0.93 vs
+  // 0.98) and on 1×1 stride-1 layers of 14×14 (level); behind on 7×7 images and on 14×14
+  // layers with several taps or strides (gemm_bwd_weights: res5_3x3 0.97 vs 1.42, vgg16.conv5_2
+  // 3.15 vs 3.67), and on the largest images with several taps (direct_bwd_weights:
+  // vgg16.conv1_2 15.3 vs 19.9).
   std::string not_preferred(const ConvProblem& p, Direction) const override {
     const std::int64_t nr = outer_kernel_width(p), Cg = p.in_channels_per_group();
     if (2 * Cg < nr)
       return "fewer input channels per group (" + std::to_string(Cg) + ") than half a tile";
-    if (Cg > 256) return "more than 256 input channels per group";
-    for (int j = 0; j < 3; ++j)
-      if (p.stride[j] != 1) return "strided";
-    const bool unit = p.kernel_spatial() == 1;
-    if (!unit && (p.out_spatial() < 784 || p.out_spatial() >= 16384))
-      return "images outside 28x28..127x127 for a kernel with several taps";
+    const std::int64_t Q = p.out_spatial();
+    const bool unit = unit_problem(p);
+    if (Q < 196 || (Q < 784 && !unit))
+      return "small images (" + std::to_string(Q) + " output positions) suit gemm_bwd_weights";
+    if (!unit && p.kernel_spatial() > 1 && Q >= 16384)
+      return "the largest images with several taps stream better in direct_bwd_weights";
     const Geometry g = geometry(p, 1);
-    if (g.qext > 2 * p.out_spatial() + 64)
+    if (g.qext > 2 * Q + 64)
       return "more than half of its extended output grid would be zeros";
     return {};
   }
