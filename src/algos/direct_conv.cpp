@@ -122,12 +122,7 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   // w[k][0], its channel c wcstride further, tap t of that wtaps[t] further.
   const bool rows_contiguous = a.w.dense_from(1);  // each weight row one run
   const std::int64_t wcstride = a.w.stride[1];
-  std::vector<std::int64_t> wtaps;
-  wtaps.reserve(static_cast<std::size_t>(taps));
-  for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
-    for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
-      for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2)
-        wtaps.push_back(t0 * a.w.stride[2] + t1 * a.w.stride[3] + t2 * a.w.stride[4]);
+  const std::vector<std::int64_t> wtaps = spatial_offsets(a.w);
   // A 1×1, stride-1, unpadded problem whose input planes are contiguous already is in the
   // shifted layout: read it in place, and copy only the last, partial tile (whose reads would
   // run past the input).

@@ -93,7 +93,6 @@ template <typename T>
 void pack_phase_weights(const ConvProblem& p, const State& st, const View5& w, T* dst) {
   const std::int64_t Kg = p.out_channels_per_group(), Cg = p.in_channels_per_group();
   const std::int64_t taps = p.kernel_spatial();
-  const std::int64_t k12 = p.kernel[1] * p.kernel[2];
   // Where tap t of output channel kk lands inside a (g, c) row: phase offset + kk·|phase| + rank.
   std::vector<std::int64_t> tap_phase_off(static_cast<std::size_t>(taps)), tap_rank(tap_phase_off);
   std::vector<std::int64_t> tap_phase_len(tap_phase_off);
@@ -110,11 +109,7 @@ void pack_phase_weights(const ConvProblem& p, const State& st, const View5& w, T
   }
   // Read the weights in memory order (one output channel at a time) and scatter: each write
   // run is a tap group of one (g, c) row, so the rows being filled stay in cache.
-  std::vector<std::int64_t> tap_src(static_cast<std::size_t>(taps));  // element offset in w
-  for (std::int64_t t = 0; t < taps; ++t)
-    tap_src[static_cast<std::size_t>(t)] = (t / k12) * w.stride[2] +
-                                            ((t / p.kernel[2]) % p.kernel[1]) * w.stride[3] +
-                                            (t % p.kernel[2]) * w.stride[4];
+  const std::vector<std::int64_t> tap_src = spatial_offsets(w);  // element offset in w
   parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t k = begin; k < end; ++k) {
       const std::int64_t g = k / Kg, kk = k % Kg;

@@ -136,12 +136,7 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
     }
   }
   // Scatter the accumulated blocks into the weight gradient's layout.
-  const std::int64_t k12 = p.kernel[1] * p.kernel[2];
-  std::vector<std::int64_t> tap_dst(static_cast<std::size_t>(taps));  // element offset in dw
-  for (std::int64_t t = 0; t < taps; ++t)
-    tap_dst[static_cast<std::size_t>(t)] = (t / k12) * a.w.stride[2] +
-                                           ((t / p.kernel[2]) % p.kernel[1]) * a.w.stride[3] +
-                                           (t % p.kernel[2]) * a.w.stride[4];
+  const std::vector<std::int64_t> tap_dst = spatial_offsets(a.w);  // element offset in dw
   if (depthwise) {
     parallel_for(p.groups, [&](std::int64_t begin, std::int64_t end, int) {
       for (std::int64_t c = begin; c < end; ++c) {

@@ -157,11 +157,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
       });
     }
   // Copy the accumulated gradient into the weight gradient's layout.
-  std::vector<std::int64_t> tap_dst(static_cast<std::size_t>(taps));  // element offset in dw
-  for (std::int64_t t = 0; t < taps; ++t)
-    tap_dst[static_cast<std::size_t>(t)] = (t / k12) * a.w.stride[2] +
-                                           ((t / p.kernel[2]) % p.kernel[1]) * a.w.stride[3] +
-                                           (t % p.kernel[2]) * a.w.stride[4];
+  const std::vector<std::int64_t> tap_dst = spatial_offsets(a.w);  // element offset in dw
   const bool rows_contiguous = a.w.dense_from(1);  // each dw row (C/groups · taps values) in one run
   parallel_for(p.out_channels, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t k = begin; k < end; ++k) {

@@ -146,17 +146,8 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
   // Columns past the last channel (read by the last tile) and rows no position reads: zero.
   std::fill(xt, xt + xt_rows * ldc, T(0));
 
-  const std::int64_t k12 = p.kernel[1] * p.kernel[2];
-  auto tap_in_w = [&](std::int64_t t) {
-    return (t / k12) * a.w.stride[2] + ((t / p.kernel[2]) % p.kernel[1]) * a.w.stride[3] +
-           (t % p.kernel[2]) * a.w.stride[4];
-  };
-  std::vector<std::int64_t> toff(static_cast<std::size_t>(taps));
-  bool w_taps_contiguous = a.w.stride[1] == taps;
-  for (std::int64_t t = 0; t < taps; ++t) {
-    toff[static_cast<std::size_t>(t)] = tap_in_w(t);
-    w_taps_contiguous = w_taps_contiguous && toff[static_cast<std::size_t>(t)] == t;
-  }
+  const std::vector<std::int64_t> toff = spatial_offsets(a.w);  // tap t within a dw row
+  const bool w_taps_contiguous = a.w.dense_from(1);
   // One item's tiles into dw (rows and columns past the group's channels dropped): row by
   // row, channel by channel, all taps of a channel together.
   auto store_tiles = [&](std::int64_t item, const T* tiles) {

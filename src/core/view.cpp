@@ -65,6 +65,16 @@ void check_no_overlap(const TensorView& out, const char* out_name,
   }
 }
 
+std::vector<std::int64_t> spatial_offsets(const View5& v) {
+  std::vector<std::int64_t> off;
+  off.reserve(static_cast<std::size_t>(v.size[2] * v.size[3] * v.size[4]));
+  for (std::int64_t i = 0; i < v.size[2]; ++i)
+    for (std::int64_t j = 0; j < v.size[3]; ++j)
+      for (std::int64_t k = 0; k < v.size[4]; ++k)
+        off.push_back(i * v.stride[2] + j * v.stride[3] + k * v.stride[4]);
+  return off;
+}
+
 View5 activation_view(const TensorView& t, Layout layout, int nd) {
   View5 v;
   v.base = static_cast<char*>(t.data);

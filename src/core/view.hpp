@@ -40,6 +40,10 @@ struct View5 {
   }
 };
 
+/// The element offset of every spatial index of v (dims 2..4, in row-major order): for a
+/// weight view, where each kernel tap (kd, kh, kw) lies within a row.
+std::vector<std::int64_t> spatial_offsets(const View5& v);
+
 /// A 1-D view (bias, bias gradient).
 struct View1 {
   char* base = nullptr;
