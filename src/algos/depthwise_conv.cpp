@@ -246,8 +246,6 @@ class DepthwiseConv final : public Algorithm {
     if (p.in_channels_per_group() != 1)
       return "groups have " + std::to_string(p.in_channels_per_group()) +
              " input channels (depthwise needs 1)";
-    for (int j = 0; j < 3; ++j)
-      if (p.pad_after[j] < 0) return "negative trailing padding";
     return shifted_layout_declines(p);
   }
 

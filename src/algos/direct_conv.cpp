@@ -319,8 +319,6 @@ class DirectConv final : public Algorithm {
 
   std::string declines(const ConvProblem& p, Direction d) const override {
     if (d != Direction::forward) return "forward only";
-    for (int j = 0; j < 3; ++j)
-      if (p.pad_after[j] < 0) return "negative trailing padding";
     return shifted_layout_declines(p);
   }
 

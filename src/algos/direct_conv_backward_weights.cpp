@@ -167,8 +167,6 @@ class DirectConvBackwardWeights final : public Algorithm {
 
   std::string declines(const ConvProblem& p, Direction d) const override {
     if (d != Direction::backward_weights) return "backward-weights only";
-    for (int j = 0; j < 3; ++j)
-      if (p.pad_after[j] < 0) return "negative trailing padding";
     return shifted_layout_declines(p);
   }
 

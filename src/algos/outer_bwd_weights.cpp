@@ -264,8 +264,6 @@ class OuterBackwardWeights final : public Algorithm {
     if (d != Direction::backward_weights) return "backward-weights only";
     if (p.in_channels_per_group() == 1 && p.out_channels_per_group() == 1)
       return "depthwise (one channel per group: no outer product to form)";
-    for (int j = 0; j < 3; ++j)
-      if (p.pad_after[j] < 0) return "negative trailing padding";
     return shifted_layout_declines(p);
   }
 

@@ -40,6 +40,9 @@ struct Geometry {
 /// extreme strides, kernels or inputs (valid problems, but absurd for this layout) would
 /// overflow its size arithmetic or allocate without bound. Checked before geometry() runs.
 inline std::string shifted_layout_declines(const ConvProblem& p) {
+  // A crop at the end (negative trailing padding) is not handled by the layout's builders.
+  for (int j = 0; j < 3; ++j)
+    if (p.pad_after[j] < 0) return "negative trailing padding";
   double phases = 1, taps = 1, padded = 1;
   for (int j = 0; j < 3; ++j) {
     phases *= static_cast<double>(p.stride[j]);
