@@ -228,7 +228,7 @@ void run_direct(const FilterProblem& p0) {
   }
   // Outputs much larger than the last-level cache are streamed past it.
   q.nontemporal = out_bytes > 64.0 * 1024 * 1024 / 2;
-  const auto isa = convkit::detail::active_isa();
+  const auto isa = q.isa;
   const FilterKernel<A>& kern = kernel_for<A>(filter_kernels(isa));
   convkit::detail::note_isa_run(isa);
 

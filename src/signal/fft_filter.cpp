@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -141,9 +142,60 @@ std::vector<int64_t> candidates(const Tiling& g, const FilterProblem& p, int d, 
   return c;
 }
 
+void search_lengths(Tiling& g, const FilterProblem& p);
+
+// What search_lengths reads: the layout and grouping of g, the transformed extents and the
+// accumulator. Equal keys give equal tilings.
+struct LengthsKey {
+  Layout layout;
+  int R, lanes;
+  int64_t n_outer, lane_groups;
+  Acc acc;
+  int64_t K[kMaxRank], out[kMaxRank];
+  bool operator==(const LengthsKey& o) const {
+    if (layout != o.layout || R != o.R || lanes != o.lanes || n_outer != o.n_outer ||
+        lane_groups != o.lane_groups || acc != o.acc)
+      return false;
+    for (int d = 0; d < R; ++d)
+      if (K[d] != o.K[d] || out[d] != o.out[d]) return false;
+    return true;
+  }
+};
+
+// The search costs milliseconds on large images (thousands of length combinations), and one
+// call asks for the same tiling up to three times (auto's cost, the workspace check, the run)
+// while users filter many images of one shape: recent results are remembered.
+void choose_lengths(Tiling& g, const FilterProblem& p) {
+  LengthsKey key{g.layout, g.R, g.lanes, g.n_outer, g.lane_groups, p.acc, {}, {}};
+  for (int d = 0; d < g.R; ++d) {
+    key.K[d] = g.K[d];
+    key.out[d] = p.out_shape[g.fdim[d]];
+  }
+  static std::mutex mutex;
+  static std::vector<std::pair<LengthsKey, Tiling>> recent;  // newest last, at most 16
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const auto& [k, t] : recent)
+      if (k == key) {  // copy what search_lengths fills
+        std::copy(t.L, t.L + g.R, g.L);
+        std::copy(t.T, t.T + g.R, g.T);
+        std::copy(t.ntiles, t.ntiles + g.R, g.ntiles);
+        g.n_tiles = t.n_tiles;
+        g.cost = t.cost;
+        g.items = t.items;
+        g.jobs = t.jobs;
+        return;
+      }
+  }
+  search_lengths(g, p);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (recent.size() >= 16) recent.erase(recent.begin());
+  recent.emplace_back(key, g);
+}
+
 // Picks the FFT lengths minimising the modelled total over candidate combinations, with tiles
 // capped in points (unless the kernel alone needs more); fills L, T, ntiles, cost.
-void choose_lengths(Tiling& g, const FilterProblem& p) {
+void search_lengths(Tiling& g, const FilterProblem& p) {
   const int64_t unit = g.layout == Layout::long_line ? g.lanes : 1;
   double kernel_points = 1;
   for (int d = 0; d < g.R; ++d)
@@ -807,6 +859,14 @@ double fft_filter_cost_seconds(const FilterProblem& p) {
     kernel = pts * (logs + 2) * kFftPoint * (g.varies ? 1.0 : 4.0);
   }
   return g.cost + kernel;
+}
+
+double fft_filter_cost_lower_bound(const FilterProblem& p) {
+  // job_cost charges every layout at least (points + valid) · kIo with a factor ≥ 0.75, and
+  // the valid extents of all tiles cover the output.
+  double outs = 1;
+  for (int d = 0; d < p.rank; ++d) outs *= static_cast<double>(p.out_shape[d]);
+  return 0.75 * 2 * kIo * outs;
 }
 
 std::string fft_filter_describe(const FilterProblem& p) {

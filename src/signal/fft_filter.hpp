@@ -49,6 +49,11 @@ std::size_t fft_filter_workspace_bytes(const FilterProblem& p, int threads);
 /// `auto` to pick between direct and FFT.
 double fft_filter_cost_seconds(const FilterProblem& p);
 
+/// A lower bound on fft_filter_cost_seconds(p) that costs nothing to compute (every tiling in
+/// the model reads and writes each output position at least once), so that `auto` need not
+/// plan an FFT tiling when direct summation is already cheaper than that.
+double fft_filter_cost_lower_bound(const FilterProblem& p);
+
 /// A short description of the tiling chosen, e.g.
 /// "overlap-save rows, tiles 226x226 (FFT 256x256), 2 threads".
 std::string fft_filter_describe(const FilterProblem& p);

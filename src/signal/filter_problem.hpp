@@ -20,6 +20,8 @@
 
 #include <cstdint>
 
+#include "core/cpu_features.hpp"
+
 namespace convkit::signal::detail {
 
 constexpr int kMaxRank = 32;  // NumPy's limit
@@ -59,6 +61,8 @@ struct FilterProblem {
                                    // correlate) zero padding is no term at all, as in np.convolve
   bool nontemporal = false;        // engines set this for outputs far larger than the caches:
                                    // store_line then writes with streaming stores
+  convkit::detail::Isa isa = convkit::detail::active_isa();  // whose kernels run (line
+                                   // conversions, direct micro-kernels): fixed when made
   bool kernel_varies() const {
     for (int d = 0; d < rank; ++d)
       if (k_batch_stride[d] != 0) return true;

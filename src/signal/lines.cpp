@@ -7,6 +7,8 @@
 
 #include <emmintrin.h>
 
+#include "core/cpu_features.hpp"
+#include "kernels/filter/line_kernels.hpp"
 #include "signal/filter_problem.hpp"
 #include "signal/scalar_dispatch.hpp"
 
@@ -73,6 +75,28 @@ void stream_copy(double* dst, const double* src, std::int64_t n) {
   _mm_sfence();
 }
 
+template <typename A>
+WidenLine<A> widen_kernel(const FilterProblem& p, Scalar s) {
+  const LineKernels& k = line_kernels(p.isa);
+  if constexpr (std::is_same_v<A, float>)
+    return k.widen_f32[static_cast<int>(s)];
+  else if constexpr (std::is_same_v<A, double>)
+    return k.widen_f64[static_cast<int>(s)];
+  else
+    return nullptr;
+}
+
+template <typename A>
+NarrowLine<A> narrow_kernel(const FilterProblem& p, Scalar s) {
+  const LineKernels& k = line_kernels(p.isa);
+  if constexpr (std::is_same_v<A, float>)
+    return k.narrow_f32[static_cast<int>(s)];
+  else if constexpr (std::is_same_v<A, double>)
+    return k.narrow_f64[static_cast<int>(s)];
+  else
+    return nullptr;
+}
+
 }  // namespace
 
 template <typename A>
@@ -101,7 +125,10 @@ void gather_line(const FilterProblem& p, const std::int64_t* idx, std::int64_t x
     for (std::int64_t j = 0; j < lead; ++j) outside(j);
     if (stride == 1) {
       const S* s = src + x0;
-      for (std::int64_t j = lead; j < inside_end; ++j) dst[j] = convert<A>(s[j]);
+      if (const WidenLine<A> widen = widen_kernel<A>(p, p.in_type); widen && inside_end > lead)
+        widen(s + lead, dst + lead, inside_end - lead);
+      else
+        for (std::int64_t j = lead; j < inside_end; ++j) dst[j] = convert<A>(s[j]);
     } else {
       for (std::int64_t j = lead; j < inside_end; ++j) dst[j] = convert<A>(src[(x0 + j) * stride]);
     }
@@ -137,14 +164,14 @@ void store_line(const FilterProblem& p, const std::int64_t* out_idx, std::int64_
           return;
         }
       }
-      if constexpr (std::is_same_v<A, float> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
-        // Exact-integer results in a float accumulator are integers below 2^24 (the engines
-        // choose float only then): a plain int32 conversion, which vectorises.
-        if (stride == 1 && !p.round) {
-          for (std::int64_t j = 0; j < n; ++j)
-            dst[j] = static_cast<D>(static_cast<std::int32_t>(src[j]));
-          return;
-        }
+      if constexpr (!std::is_integral_v<A> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
+        // Exact-integer results in a floating accumulator are integers below 2^24 (float) or
+        // 2^53 (double): the engines choose a floating accumulator only then.
+        if (stride == 1 && !p.round)
+          if (const NarrowLine<A> narrow = narrow_kernel<A>(p, p.out_type)) {
+            narrow(src, dst, n);
+            return;
+          }
       }
       if (stride == 1)
         for (std::int64_t j = 0; j < n; ++j) dst[j] = convert<D>(src[j]);

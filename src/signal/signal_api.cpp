@@ -6,6 +6,7 @@
 // convolution becomes correlation with a flipped kernel view, 'same'/'valid' become base
 // offsets. It then picks the engine (direct or FFT) and the accumulator (exact for integers).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -16,6 +17,7 @@
 #include "convkit/signal.hpp"
 #include "core/threading.hpp"
 #include "core/workspace_limit.hpp"
+#include "kernels/filter/line_kernels.hpp"
 #include "signal/direct_filter.hpp"
 #include "signal/fft_filter.hpp"
 #include "signal/filter_problem.hpp"
@@ -248,14 +250,55 @@ double sum_abs(const ArrayView& v) {
   return s;
 }
 
+// Whether one real part holds only finite values: contiguous lines go through the
+// vectorised line scan, in parallel (whole 4K images are scanned before choosing an FFT).
+bool part_finite(const Part& part, const std::vector<std::int64_t>& shape) {
+  const int r = static_cast<int>(shape.size());
+  const std::int64_t total = numel(shape);
+  if (total == 0) return true;
+  if (part.stride[r - 1] != 1) {
+    bool finite = true;
+    for_each_value(part, shape, [&](double x) { return finite = std::isfinite(x); });
+    return finite;
+  }
+  const std::int64_t n = shape[r - 1], lines = total / n;
+  const auto& lk = detail::line_kernels(convkit::detail::active_isa());
+  std::atomic<bool> finite{true};
+  convkit::detail::parallel_for(lines, [&](std::int64_t begin, std::int64_t end, int) {
+    for (std::int64_t l = begin; l < end && finite.load(std::memory_order_relaxed); ++l) {
+      std::int64_t off = 0, rem = l;
+      for (int d = r - 2; d >= 0; --d) {
+        off += (rem % shape[d]) * part.stride[d];
+        rem /= shape[d];
+      }
+      const bool ok = part.type == Scalar::f32
+                          ? lk.all_finite_f32(static_cast<const float*>(part.data) + off, n)
+                          : lk.all_finite_f64(static_cast<const double*>(part.data) + off, n);
+      if (!ok) finite.store(false, std::memory_order_relaxed);
+    }
+  });
+  return finite.load();
+}
+
 bool all_finite(const ArrayView& v) {
   if (is_integer_like(v.type)) return true;
-  bool finite = true;
-  const Part re = real_part(v), im = imag_part(v);
-  for (const Part* part : {&re, &im})
-    if (part->data && finite)
-      for_each_value(*part, v.shape, [&](double x) { return finite = std::isfinite(x); });
-  return finite;
+  if (v.shape.empty()) {
+    bool finite = true;
+    for_each_value(real_part(v), v.shape, [&](double x) { return finite = std::isfinite(x); });
+    if (is_complex(v.type))
+      for_each_value(imag_part(v), v.shape, [&](double x) { return finite = finite && std::isfinite(x); });
+    return finite;
+  }
+  if (is_complex(v.type) && v.strides.back() == 1) {
+    // Interleaved real and imaginary parts: one real line of twice the length.
+    Part both = real_part(v);
+    std::vector<std::int64_t> shape = v.shape;
+    shape.back() *= 2;
+    both.stride[shape.size() - 1] = 1;
+    return part_finite(both, shape);
+  }
+  if (!part_finite(real_part(v), v.shape)) return false;
+  return !is_complex(v.type) || part_finite(imag_part(v), v.shape);
 }
 
 // The accumulator that makes an integer-like result exact: float32 while every partial sum is
@@ -596,12 +639,24 @@ Choice choose(const Lowering& L) {
   p.acc = single ? Acc::f32 : Acc::f64;
   const int parts = is_complex(in1.type) && is_complex(in2.type) ? 4 : (is_complex(R) ? 2 : 1);
   c.direct_s = detail::direct_filter_cost_seconds(p) * parts;
-  c.fft_s = detail::fft_filter_cost_seconds(p) * parts;
   if (L.rank == 0) {
     c.why = "0-d inputs: a single product";
     return c;
   }
   const std::int64_t limit = convkit::detail::effective_workspace_limit();
+  // Small kernels: direct is cheaper than any FFT's memory traffic; planning an FFT tiling
+  // to cost it would take longer than the filtering itself.
+  const double fft_floor = detail::fft_filter_cost_lower_bound(p) * parts;
+  if (c.direct_s < fft_floor &&
+      (limit < 0 || convkit::detail::workspace_exceeds(workspace_needed(L, Method::direct), limit).empty())) {
+    c.fft_s = fft_floor;
+    std::ostringstream why;
+    why << "estimated direct " << c.direct_s * 1e3 << " ms, below " << fft_floor * 1e3
+        << " ms, what any fft tiling spends reading and writing the data (one core); direct is cheaper";
+    c.why = why.str();
+    return c;
+  }
+  c.fft_s = detail::fft_filter_cost_seconds(p) * parts;
   if (limit >= 0) {
     const std::string fft_over = convkit::detail::workspace_exceeds(workspace_needed(L, Method::fft), limit);
     const std::string direct_over = convkit::detail::workspace_exceeds(workspace_needed(L, Method::direct), limit);

@@ -1035,6 +1035,38 @@ def test_inf_in_kernel_1d_matches_np_convolve():
             assert np.all(np.isfinite(got[~agree])), (fn, mode)
 
 
+def test_auto_finds_every_nan_and_inf_in_any_layout(make_rng):
+    """auto's NaN/Inf guard scans the inputs line by line (vectorised, in parallel): one
+    non-finite value anywhere (any dtype, real or imaginary part, strided or transposed views,
+    line ends and scan-block edges) must steer it to direct; none must leave it on fft."""
+    rng = make_rng()
+    k1 = rng.standard_normal(1000)
+    base1 = rng.standard_normal(60000)
+    assert cks.choose_conv_method(base1, k1) == "fft", "case too small to exercise the NaN rule"
+    k2 = rng.standard_normal((31, 31))
+    base2 = rng.standard_normal((300, 2100))
+    assert cks.choose_conv_method(base2[:, ::7], k2) == "fft"
+    for dtype in (np.float32, np.float64, np.complex64, np.complex128):
+        x = base1.astype(dtype)
+        k = k1.astype(dtype)
+        for i in (0, 1, 1023, 1024, 1025, 30000, 59999):
+            for bad in (np.nan, np.inf, -np.inf):
+                for part in ((1,) if not np.iscomplexobj(x) else (1, 1j)):
+                    y = x.copy()
+                    y[i] = bad * part if part == 1 else y[i].real + 1j * bad
+                    assert cks.choose_conv_method(y, k) == "direct", (dtype, i, bad, part)
+                    assert cks.choose_conv_method(k, y[::-1]) == "direct", (dtype, i, bad, part)
+        # 2-d views: strided columns, transposed, both with the bad value at a line end
+        x2 = base2.astype(dtype)
+        for view in (lambda a: a[:, ::7], lambda a: a.T[::7], lambda a: a[1:-1, 3:]):
+            assert cks.choose_conv_method(view(x2), k2.astype(dtype)) == "fft", dtype
+            shape = view(x2).shape
+            for (r, c) in ((0, 0), (shape[0] - 1, shape[1] - 1), (shape[0] // 2, shape[1] - 1)):
+                y2 = x2.copy()
+                view(y2)[r, c] = np.nan
+                assert cks.choose_conv_method(view(y2), k2.astype(dtype)) == "direct", (dtype, r, c)
+
+
 def test_inf_in_kernel_2d_not_treated_as_separable():
     """A kernel holding an Inf is not rank-1: convkit's separable (two 1-D passes) shortcut must
     not be taken for it (it turns every output into NaN where scipy has +-Inf)."""
