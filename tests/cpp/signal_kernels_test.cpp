@@ -1,0 +1,106 @@
+// tests/cpp/signal_kernels_test.cpp — the 2-D filtering micro-kernels (filter_kernels.hpp),
+// every ISA this CPU has and every accumulator type, against the defining formula
+//   acc[r·ld + x] (+)= Σ_{j<kh, t<kw} in_rows[r + j][x + t] · g[j·kw + t]
+// on random non-integer data: one kernel row (the lane-shift path) and several, kernel widths
+// across the lane counts, widths of every whole number of blocks up to past the widest step,
+// row counts past the row blocking, accumulation, streaming stores, and no write past `width`.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "core/cpu_features.hpp"
+#include "kernels/filter/filter_kernels.hpp"
+
+namespace {
+
+using namespace convkit::signal::detail;
+using convkit::detail::Isa;
+using i64 = std::int64_t;
+
+std::vector<Isa> isas_here() {
+  std::vector<Isa> v{Isa::generic};
+  const Isa cpu = convkit::detail::cpu_isa();
+  if (static_cast<int>(cpu) >= static_cast<int>(Isa::avx2)) v.push_back(Isa::avx2);
+  if (cpu == Isa::avx512) v.push_back(Isa::avx512);
+  return v;
+}
+
+template <typename T>
+void check_kernel(const FilterKernel<T>& kern, std::mt19937_64& rng) {
+  auto uni = [&](i64 lo, i64 hi) { return std::uniform_int_distribution<i64>(lo, hi)(rng); };
+  auto value = [&]() -> T {
+    if constexpr (std::is_integral_v<T>)
+      return static_cast<T>(rng());  // wraps modulo 2^64, as the kernel's arithmetic does
+    else
+      return static_cast<T>(std::uniform_real_distribution<double>(-1, 1)(rng));
+  };
+  for (int c = 0; c < 160; ++c) {
+    const int kh = c % 3 == 0 ? 1 : static_cast<int>(uni(1, 9));
+    const int kw = static_cast<int>(c % 5 == 0 ? uni(1, 3 * 16 + 2) : uni(1, 12));
+    const int rows = static_cast<int>(uni(1, 11));
+    const i64 width = kern.block * uni(1, 8);
+    const bool accumulate = c % 4 == 1, stream = c % 4 == 2;
+    // Rows of exactly width + kw - 1 elements, each in its own allocation so a read past the
+    // contract shows up under AddressSanitizer.
+    std::vector<std::vector<T>> in(rows + kh - 1, std::vector<T>(width + kw - 1));
+    std::vector<const T*> in_rows;
+    for (auto& row : in) {
+      for (auto& e : row) e = value();
+      in_rows.push_back(row.data());
+    }
+    std::vector<T> g(static_cast<std::size_t>(kh) * kw);
+    for (auto& e : g) e = value();
+    const i64 ld = width + uni(0, 2) * kern.block + (stream ? 0 : uni(0, 3));
+    // 64-byte aligned output so streaming stores are really used.
+    std::vector<T> storage(rows * ld + 64 / sizeof(T) + 8);
+    T* out = storage.data();
+    while (reinterpret_cast<std::uintptr_t>(out) % 64) ++out;
+    std::vector<T> before(rows * ld);
+    for (i64 i = 0; i < rows * ld; ++i) out[i] = before[i] = value();
+    kern.run(in_rows.data(), g.data(), kh, kw, out, ld, rows, width, accumulate, stream);
+    for (int r = 0; r < rows; ++r)
+      for (i64 x = 0; x < ld; ++x) {
+        const T got = out[r * ld + x];
+        if (x >= width) {
+          ASSERT_EQ(got, before[r * ld + x]) << kern.name << ": wrote past width at row " << r;
+          continue;
+        }
+        if constexpr (std::is_integral_v<T>) {
+          std::uint64_t s = accumulate ? static_cast<std::uint64_t>(before[r * ld + x]) : 0;
+          for (int j = 0; j < kh; ++j)
+            for (int t = 0; t < kw; ++t)
+              s += static_cast<std::uint64_t>(in[r + j][x + t]) * static_cast<std::uint64_t>(g[j * kw + t]);
+          ASSERT_EQ(static_cast<std::uint64_t>(got), s)
+              << kern.name << " kh " << kh << " kw " << kw << " row " << r << " x " << x;
+        } else {
+          double s = accumulate ? static_cast<double>(before[r * ld + x]) : 0, mag = std::fabs(s);
+          for (int j = 0; j < kh; ++j)
+            for (int t = 0; t < kw; ++t) {
+              const double p = static_cast<double>(in[r + j][x + t]) * static_cast<double>(g[j * kw + t]);
+              s += p;
+              mag += std::fabs(p);
+            }
+          const double tol = 4 * (kh * kw + 1) * std::numeric_limits<T>::epsilon() * mag;
+          ASSERT_NEAR(static_cast<double>(got), s, tol)
+              << kern.name << " kh " << kh << " kw " << kw << " width " << width << " row " << r
+              << " x " << x << (accumulate ? " accumulate" : "") << (stream ? " stream" : "");
+        }
+      }
+  }
+}
+
+TEST(SignalKernels, EveryIsaAndShapeMatchesFormula) {
+  std::mt19937_64 rng(17);
+  for (Isa isa : isas_here()) {
+    SCOPED_TRACE(convkit::detail::isa_name(isa));
+    const FilterKernels& ks = filter_kernels(isa);
+    check_kernel(ks.f32, rng);
+    check_kernel(ks.f64, rng);
+    check_kernel(ks.i64, rng);
+  }
+}
+
+}  // namespace
