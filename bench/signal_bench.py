@@ -102,7 +102,8 @@ def make_kernel(name, kshape, dtype, rng):
     kind = name.split(".")[-1]
     integer = np.dtype(dtype).kind in "iu"
     if kind.startswith("box") or "_box" in kind:
-        return np.ones(kshape, dtype=dtype if integer else dtype) / (1 if integer else np.prod(kshape))
+        # integer data keeps an integer kernel (ones), so the result keeps the input's dtype
+        return np.ones(kshape, dtype=dtype) if integer else np.ones(kshape, dtype) / np.prod(kshape)
     if kind.startswith("gauss"):
         axes = [np.exp(-0.5 * ((np.arange(n) - (n - 1) / 2) / (n / 4)) ** 2) for n in kshape]
         k = axes[0]
