@@ -1,8 +1,8 @@
 // tests/cpp/signal_kernels_test.cpp — the 2-D filtering micro-kernels (filter_kernels.hpp),
 // every ISA this CPU has and every accumulator type, against the defining formula
 //   acc[r·ld + x] (+)= Σ_{j<kh, t<kw} in_rows[r + j][x + t] · g[j·kw + t]
-// on random non-integer data: one kernel row (the lane-shift path) and several, kernel widths
-// across the lane counts, widths of every whole number of blocks up to past the widest step,
+// on random non-integer data: one kernel row (the lane-shift path) and several, the fixed
+// small kernels (3x3, 1xK, Kx1), kernel widths across the lane counts, widths of every whole number of blocks up to past the widest step,
 // row counts past the row blocking, accumulation, streaming stores, and no write past `width`.
 #include <gtest/gtest.h>
 
@@ -37,12 +37,16 @@ void check_kernel(const FilterKernel<T>& kern, std::mt19937_64& rng) {
     else
       return static_cast<T>(std::uniform_real_distribution<double>(-1, 1)(rng));
   };
-  for (int c = 0; c < 160; ++c) {
-    const int kh = c % 3 == 0 ? 1 : static_cast<int>(uni(1, 9));
-    const int kw = static_cast<int>(c % 5 == 0 ? uni(1, 3 * 16 + 2) : uni(1, 12));
+  // The kernels with fixed, unrolled paths first (each with every flag combination), then
+  // random shapes.
+  const int fixed[][2] = {{3, 3}, {1, 3}, {3, 1}, {1, 5}, {5, 1}, {1, 7}, {7, 1}};
+  for (int c = 0; c < 200; ++c) {
+    int kh = c % 3 == 0 ? 1 : static_cast<int>(uni(1, 9));
+    int kw = static_cast<int>(c % 5 == 0 ? uni(1, 3 * 16 + 2) : uni(1, 12));
+    if (c < 28) kh = fixed[c / 4][0], kw = fixed[c / 4][1];
     const int rows = static_cast<int>(uni(1, 11));
     const i64 width = kern.block * uni(1, 8);
-    const bool accumulate = c % 4 == 1, stream = c % 4 == 2;
+    const bool accumulate = c % 4 == 1 || c % 4 == 3, stream = c % 4 == 2 || c % 4 == 3;
     // Rows of exactly width + kw - 1 elements, each in its own allocation so a read past the
     // contract shows up under AddressSanitizer.
     std::vector<std::vector<T>> in(rows + kh - 1, std::vector<T>(width + kw - 1));
