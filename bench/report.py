@@ -1,6 +1,8 @@
 """Turns convkit-bench / torch_bench CSV files into the Markdown tables of BENCHMARKS.md.
 
-usage: /usr/bin/python3 bench/report.py bench/results   (prints Markdown to stdout)
+usage: /usr/bin/python3 bench/report.py bench/results            (layer tables, Markdown)
+       /usr/bin/python3 bench/report.py --signal bench/results   (the filtering table from
+                                                                  signal_bench.py's CSV)
 """
 import csv
 import math
@@ -75,6 +77,24 @@ def torch_backward_table(path):
     return "\n".join(out)
 
 
+def signal_table(path):
+    def num(v, fmt):
+        x = float(v)
+        return "n/a" if math.isnan(x) else format(x, fmt)
+    out = ["| problem | dtype | convkit ms | method | GFLOP/s | % peak | % bandwidth | check | "
+           "scipy direct ms | fftconvolve ms | oaconvolve ms | OpenCV ms | × scipy direct | "
+           "× best scipy FFT | × OpenCV |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows(path):
+        out.append(" | ".join([
+            f"| {r['name']}", r["dtype"], num(r["convkit_ms"], ".3g"), r["method"],
+            num(r["gflops"], ".3g"), num(r["pct_peak"], ".0f"), num(r["pct_bw"], ".0f"),
+            r["check"], num(r["scipy_ms"], ".3g"), num(r["fftconvolve_ms"], ".3g"),
+            num(r["oaconvolve_ms"], ".3g"), num(r["opencv_ms"], ".3g"), num(r["x_scipy"], ".3g"),
+            num(r["x_fft_best"], ".3g"), num(r["x_opencv"], ".3g")]) + " |")
+    return "\n".join(out)
+
+
 def main(d):
     parts = []
     for name, title in (("fwd_2t.csv", "Forward, NCHW, 2 threads"),
@@ -100,4 +120,8 @@ def main(d):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
+    if len(sys.argv) > 1 and sys.argv[1] == "--signal":
+        d = sys.argv[2] if len(sys.argv) > 2 else "bench/results"
+        print(signal_table(os.path.join(d, "signal_2t.csv")))
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "bench/results")

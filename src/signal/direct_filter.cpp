@@ -200,6 +200,20 @@ std::vector<Segment> column_segments(const FilterProblem& q, const Tiling& t, in
   // Columns x whose window [x + base, x + base + kw) lies inside [0, n_in).
   std::int64_t xa = std::clamp<std::int64_t>(-base, 0, ow);
   std::int64_t xb = std::clamp<std::int64_t>(n_in - kw + 1 - base, xa, ow);
+  // In-place segments write straight into the output, with streaming stores when it is large;
+  // those need 64-byte aligned vectors, else every store first reads its line (a third more
+  // memory traffic: 'same' 3x3 on a 4K image starts the in-place columns at x = 1). So the
+  // in-place columns start at an aligned output address when every output row is aligned alike,
+  // and the few columns before it join the gathered left border.
+  const std::size_t es = with_scalar(q.out_type, [](auto tag) { return sizeof(tag); });
+  bool rows_aligned = q.out_type == acc_scalar && q.out_stride[r - 1] == 1 &&
+                      reinterpret_cast<std::uintptr_t>(q.out) % es == 0;
+  for (int d = 0; d < r - 1; ++d)
+    rows_aligned = rows_aligned && (q.out_stride[d] * static_cast<std::int64_t>(es)) % 64 == 0;
+  if (rows_aligned && same_type) {
+    const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(q.out) + xa * es;
+    xa = std::min(xb, xa + static_cast<std::int64_t>((64 - first % 64) % 64 / es));
+  }
   const std::int64_t mid = same_type ? (xb - xa) / block * block : 0;
   if (mid < block) {
     add_chunks(0, ow, false);
@@ -221,13 +235,18 @@ template <typename A>
 void run_direct(const FilterProblem& p0) {
   FilterProblem q = as_planar(p0);
   const int r = q.rank;
-  double out_bytes = sizeof(A);
+  double out_bytes = with_scalar(q.out_type, [](auto tag) { return double(sizeof(tag)); });
+  double in_bytes = with_scalar(q.in_type, [](auto tag) { return double(sizeof(tag)); });
   for (int d = 0; d < r; ++d) {
     if (q.out_shape[d] == 0) return;
     out_bytes *= static_cast<double>(q.out_shape[d]);
+    in_bytes *= static_cast<double>(q.in_shape[d]);
   }
-  // Outputs much larger than the last-level cache are streamed past it.
-  q.nontemporal = out_bytes > 64.0 * 1024 * 1024 / 2;
+  // When input and output together exceed the last-level cache (32 MB here), the output
+  // cannot stay cached for the caller anyway: it is streamed past the caches, which saves the
+  // read-for-ownership of every line (4K float32 image, 3x3: 2.3 -> 1.8 ms at 2 threads; the
+  // earlier rule, output alone > 32 MB, just missed that image).
+  q.nontemporal = in_bytes + out_bytes > 32.0 * 1024 * 1024;
   const auto isa = q.isa;
   const FilterKernel<A>& kern = kernel_for<A>(filter_kernels(isa));
   convkit::detail::note_isa_run(isa);
