@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/cpu_features.hpp"
+#include "isa_util.hpp"
 #include "kernels/filter/filter_kernels.hpp"
 
 namespace {
@@ -19,14 +20,6 @@ namespace {
 using namespace convkit::signal::detail;
 using convkit::detail::Isa;
 using i64 = std::int64_t;
-
-std::vector<Isa> isas_here() {
-  std::vector<Isa> v{Isa::generic};
-  const Isa cpu = convkit::detail::cpu_isa();
-  if (static_cast<int>(cpu) >= static_cast<int>(Isa::avx2)) v.push_back(Isa::avx2);
-  if (cpu == Isa::avx512) v.push_back(Isa::avx512);
-  return v;
-}
 
 template <typename T>
 void check_kernel(const FilterKernel<T>& kern, std::mt19937_64& rng) {
@@ -98,7 +91,7 @@ void check_kernel(const FilterKernel<T>& kern, std::mt19937_64& rng) {
 
 TEST(SignalKernels, EveryIsaAndShapeMatchesFormula) {
   std::mt19937_64 rng(17);
-  for (Isa isa : isas_here()) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
     SCOPED_TRACE(convkit::detail::isa_name(isa));
     const FilterKernels& ks = filter_kernels(isa);
     check_kernel(ks.f32, rng);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/cpu_features.hpp"
+#include "isa_util.hpp"
 #include "kernels/filter/line_kernels.hpp"
 #include "signal/scalar_dispatch.hpp"
 
@@ -20,14 +21,6 @@ namespace {
 using namespace convkit::signal::detail;
 using convkit::detail::Isa;
 using i64 = std::int64_t;
-
-std::vector<Isa> isas_here() {
-  std::vector<Isa> v{Isa::generic};
-  const Isa cpu = convkit::detail::cpu_isa();
-  if (static_cast<int>(cpu) >= static_cast<int>(Isa::avx2)) v.push_back(Isa::avx2);
-  if (cpu == Isa::avx512) v.push_back(Isa::avx512);
-  return v;
-}
 
 const std::vector<i64> kLengths = {0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 1023, 1025, 3000};
 
@@ -91,7 +84,7 @@ void check_type(const LineKernels& k, Scalar s, std::mt19937_64& rng) {
 
 TEST(SignalLines, ConversionKernelsMatchScalarConversionOnEveryIsa) {
   std::mt19937_64 rng(5);
-  for (Isa isa : isas_here()) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
     SCOPED_TRACE(static_cast<int>(isa));
     const LineKernels& k = line_kernels(isa);
     check_type<std::int8_t>(k, Scalar::i8, rng);
@@ -130,7 +123,7 @@ void check_finite_scan(bool (*scan)(const T*, i64)) {
 }
 
 TEST(SignalLines, FiniteScanFindsEveryInfAndNanOnEveryIsa) {
-  for (Isa isa : isas_here()) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
     SCOPED_TRACE(static_cast<int>(isa));
     check_finite_scan<float>(line_kernels(isa).all_finite_f32);
     check_finite_scan<double>(line_kernels(isa).all_finite_f64);
