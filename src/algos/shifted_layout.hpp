@@ -23,6 +23,7 @@
 #include "core/padding.hpp"
 #include "core/view.hpp"
 #include "kernels/conv/conv_kernels.hpp"
+#include "kernels/scan/finite_kernels.hpp"
 
 namespace convkit::detail {
 
@@ -152,20 +153,6 @@ std::int64_t tile_width(const ConvProblem& p, Isa isa) {
 
 inline std::int64_t tile_width(const ConvProblem& p, Isa isa) {
   return p.dtype == DType::f32 ? tile_width<float>(p, isa) : tile_width<double>(p, isa);
-}
-
-// True when none of p[0..n) is NaN or ±Inf (exponent bits all ones); vectorizes.
-template <typename T>
-bool all_finite(const T* p, std::int64_t n) {
-  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-  constexpr U mask = sizeof(T) == 4 ? U(0x7f800000u) : U(0x7ff0000000000000ull);
-  U bad = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    U bits;
-    std::memcpy(&bits, p + i, sizeof(T));
-    bad |= static_cast<U>((bits & mask) == mask);
-  }
-  return bad == 0;
 }
 
 // Output channel k of image n at the extended positions: dst[front + q(o)] = out[n][k][o],

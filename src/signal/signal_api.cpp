@@ -17,7 +17,7 @@
 #include "convkit/signal.hpp"
 #include "core/threading.hpp"
 #include "core/workspace_limit.hpp"
-#include "kernels/filter/line_kernels.hpp"
+#include "kernels/scan/finite_kernels.hpp"
 #include "signal/direct_filter.hpp"
 #include "signal/fft_filter.hpp"
 #include "signal/filter_problem.hpp"
@@ -262,7 +262,6 @@ bool part_finite(const Part& part, const std::vector<std::int64_t>& shape) {
     return finite;
   }
   const std::int64_t n = shape[r - 1], lines = total / n;
-  const auto& lk = detail::line_kernels(convkit::detail::active_isa());
   std::atomic<bool> finite{true};
   convkit::detail::parallel_for(lines, [&](std::int64_t begin, std::int64_t end, int) {
     for (std::int64_t l = begin; l < end && finite.load(std::memory_order_relaxed); ++l) {
@@ -272,8 +271,8 @@ bool part_finite(const Part& part, const std::vector<std::int64_t>& shape) {
         rem /= shape[d];
       }
       const bool ok = part.type == Scalar::f32
-                          ? lk.all_finite_f32(static_cast<const float*>(part.data) + off, n)
-                          : lk.all_finite_f64(static_cast<const double*>(part.data) + off, n);
+                          ? convkit::detail::all_finite(static_cast<const float*>(part.data) + off, n)
+                          : convkit::detail::all_finite(static_cast<const double*>(part.data) + off, n);
       if (!ok) finite.store(false, std::memory_order_relaxed);
     }
   });

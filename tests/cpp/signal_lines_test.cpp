@@ -1,7 +1,7 @@
 // tests/cpp/signal_lines_test.cpp — the per-ISA line conversion kernels (line_kernels.hpp)
 // against the scalar conversions of scalar_dispatch.hpp, on every ISA this CPU has: every
-// stored type, lengths around the vector widths, wrap-around of narrow integer results, and
-// Inf/NaN at every position of a line for the finite scan.
+// stored type, lengths around the vector widths, wrap-around of narrow integer results; and
+// the NaN/Inf scan (kernels/scan/finite_kernels.hpp) with Inf/NaN at every position of a run.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +14,7 @@
 #include "core/cpu_features.hpp"
 #include "isa_util.hpp"
 #include "kernels/filter/line_kernels.hpp"
+#include "kernels/scan/finite_kernels.hpp"
 #include "signal/scalar_dispatch.hpp"
 
 namespace {
@@ -122,11 +123,11 @@ void check_finite_scan(bool (*scan)(const T*, i64)) {
   }
 }
 
-TEST(SignalLines, FiniteScanFindsEveryInfAndNanOnEveryIsa) {
+TEST(FiniteScan, FindsEveryInfAndNanOnEveryIsa) {
   for (Isa isa : ckt::isas_on_this_cpu()) {
     SCOPED_TRACE(static_cast<int>(isa));
-    check_finite_scan<float>(line_kernels(isa).all_finite_f32);
-    check_finite_scan<double>(line_kernels(isa).all_finite_f64);
+    check_finite_scan<float>(convkit::detail::finite_kernels(isa).f32);
+    check_finite_scan<double>(convkit::detail::finite_kernels(isa).f64);
   }
 }
 

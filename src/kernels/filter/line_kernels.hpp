@@ -10,8 +10,6 @@
 //           |src| < 2^31 (float accumulator: every result is an integer below 2^24) or
 //           |src| < 2^53 (double accumulator).
 // Entries are null for types that keep the scalar path (bool, int64, uint64).
-//   all_finite: whether no element of a contiguous line is Inf or NaN (auto's FFT guard
-//           scans whole images with it).
 #pragma once
 
 #include <cstdint>
@@ -33,8 +31,6 @@ struct LineKernels {
   WidenLine<double> widen_f64[kScalarCount];
   NarrowLine<float> narrow_f32[kScalarCount];
   NarrowLine<double> narrow_f64[kScalarCount];
-  bool (*all_finite_f32)(const float* src, std::int64_t n);
-  bool (*all_finite_f64)(const double* src, std::int64_t n);
 };
 
 extern const LineKernels line_kernels_generic;
