@@ -249,7 +249,7 @@ void pack_weights(const ConvProblem& p, const Plan& plan, const View5& w, T* dst
 template <typename T>
 bool view_finite(const View5& v) {
   std::atomic<bool> finite{true};
-  if (v.dense_from(1) && v.stride[0] >= 0) {
+  if (v.dense_from(1)) {
     // Whole images are single runs: scan them in long pieces (per-row calls cost more than
     // the scan on small planes).
     const std::int64_t per_image = v.size[1] * v.size[2] * v.size[3] * v.size[4];
