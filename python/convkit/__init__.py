@@ -22,7 +22,7 @@ __all__ = [
     "conv1d", "conv2d", "conv3d",
     "conv1d_backward", "conv2d_backward", "conv3d_backward",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "conv_output_size", "get_output_dim", "explain", "algorithms",
+    "conv_output_size", "get_output_dim", "explain", "algorithms", "algorithm_is_approximate",
     "set_num_threads", "get_num_threads", "set_workspace_limit", "get_workspace_limit",
     "set_flush_denormal", "get_flush_denormal",
     "Conv1d", "Conv2d", "Conv3d", "signal",
@@ -51,6 +51,12 @@ def _str(v, name):
     if not isinstance(v, str):
         raise TypeError(f"{name}: got {v!r} of type {type(v).__name__}, expected a string")
     return v
+
+
+def _bool(v, name):
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name}: got {v!r} of type {type(v).__name__}, expected True or False")
+    return bool(v)
 
 
 def _ints(v, name):
@@ -134,13 +140,14 @@ def _activation(activation):
 
 
 def _conv(nd, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
-          algorithm, out, activation=None):
+          algorithm, out, activation=None, direct_summation_only=False):
     a = _prepare({"x": x, "weight": weight, "bias": bias})
     kind, pairs = _padding(padding)
     return _convkit.conv_forward(nd, a["x"], a["weight"], a["bias"], _ints(stride, "stride"),
                                  kind, pairs, _ints(dilation, "dilation"), _int(groups, "groups"),
                                  _str(padding_mode, "padding_mode"), _layout(layout, nd),
-                                 _str(algorithm, "algorithm"), _out(out), _activation(activation))
+                                 _str(algorithm, "algorithm"), _out(out), _activation(activation),
+                                 _bool(direct_summation_only, "direct_summation_only"))
 
 
 _CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d).
@@ -160,6 +167,9 @@ _CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d)
     out: optional array of the result's shape and dtype to write into.
     activation: None or "relu": max(y, 0) applied as each output is written (fused, no
         second pass; NaN stays NaN as in torch.relu).
+    direct_summation_only: when True, "auto" never picks an approximate algorithm (Winograd,
+        see algorithm_is_approximate): every output is summed directly, and integer-valued
+        float data gives exact results.
 
     float32 inputs give float32; any other numeric input (or a mix) is computed in float64.
     Returns the result as a new array (or `out`). Raises ValueError / TypeError on bad input.
@@ -167,21 +177,21 @@ _CONV_DOC = """{nd}-D convolution (cross-correlation, as in PyTorch's conv{nd}d)
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
-           layout="NCW", algorithm="auto", out=None, activation=None):
+           layout="NCW", algorithm="auto", out=None, activation=None, direct_summation_only=False):
     return _conv(1, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
-                 algorithm, out, activation)
+                 algorithm, out, activation, direct_summation_only)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
-           layout="NCHW", algorithm="auto", out=None, activation=None):
+           layout="NCHW", algorithm="auto", out=None, activation=None, direct_summation_only=False):
     return _conv(2, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
-                 algorithm, out, activation)
+                 algorithm, out, activation, direct_summation_only)
 
 
 def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
-           layout="NCDHW", algorithm="auto", out=None, activation=None):
+           layout="NCDHW", algorithm="auto", out=None, activation=None, direct_summation_only=False):
     return _conv(3, x, weight, bias, stride, padding, dilation, groups, padding_mode, layout,
-                 algorithm, out, activation)
+                 algorithm, out, activation, direct_summation_only)
 
 
 conv1d.__doc__ = _CONV_DOC.format(nd=1, x_shape="N, C, W", x_last="N, W, C", first="NCW",
@@ -315,7 +325,7 @@ def get_output_dim(input_dim, kernel_dim, padding, stride):
 
 
 def explain(x, weight, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
-            layout=None, direction="forward", algorithm="auto"):
+            layout=None, direction="forward", algorithm="auto", direct_summation_only=False):
     """Which algorithm convkit runs for this convolution and why (a one-line string).
 
     direction: "forward", "backward_data", "backward_weights" or "backward_bias".
@@ -328,12 +338,25 @@ def explain(x, weight, stride=1, padding=0, dilation=1, groups=1, padding_mode="
     return _convkit.explain(nd, _str(direction, "direction"), a["x"], a["weight"],
                             _ints(stride, "stride"), kind, pairs, _ints(dilation, "dilation"),
                             _int(groups, "groups"), _str(padding_mode, "padding_mode"),
-                            _layout(layout, nd), _str(algorithm, "algorithm"))
+                            _layout(layout, nd), _str(algorithm, "algorithm"),
+                            _bool(direct_summation_only, "direct_summation_only"))
 
 
 def algorithms():
     """Names of convkit's convolution algorithms, in the order "auto" tries them."""
     return list(_convkit.algorithm_names())
+
+
+def algorithm_is_approximate(name):
+    """Whether the named algorithm may differ from direct summation by more than its rounding.
+
+    Only "winograd" is (Winograd F(4x4, 3x3) for float32 3x3 stride-1 convolutions). Every
+    output y (before the bias) satisfies |y - exact| <= 2**-24 * 2304 * (C + 32) * max|x| *
+    max|w_k| (C input channels per group, w_k the output channel's filter); on random data the
+    error is about 2**-24 * 25 * max|x| * sum|w_k|. "auto" may choose it unless
+    direct_summation_only=True. NaN/Inf inputs give exactly the direct algorithm's results.
+    """
+    return bool(_convkit.algorithm_is_approximate(_str(name, "name")))
 
 
 def set_num_threads(n: int) -> None:

@@ -15,7 +15,7 @@ class _ConvNd:
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", dtype=np.float32, seed=None,
-                 layout=None):
+                 layout=None, direct_summation_only=False):
         from . import _int, _ints  # late import: the package imports this module
         nd = self._nd
         in_channels = _int(in_channels, "in_channels")
@@ -39,6 +39,7 @@ class _ConvNd:
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.padding_mode = padding_mode
         self.layout = layout
+        self.direct_summation_only = direct_summation_only
         rng = np.random.default_rng(seed)
         fan_in = in_channels // groups * math.prod(k)
         bound = 1.0 / math.sqrt(fan_in)
@@ -59,7 +60,8 @@ class _ConvNd:
         from . import _conv
         kw = self._kwargs()
         y = _conv(self._nd, x, self.weight, self.bias, kw["stride"], kw["padding"],
-                  kw["dilation"], kw["groups"], kw["padding_mode"], kw["layout"], "auto", None)
+                  kw["dilation"], kw["groups"], kw["padding_mode"], kw["layout"], "auto", None,
+                  None, self.direct_summation_only)
         self._cache = (x, self.weight)
         return y
 

@@ -112,13 +112,15 @@ py::array conv_forward(int nd, const py::array& x, const py::array& w,
                        const std::vector<std::int64_t>& dilation, std::int64_t groups,
                        const std::string& padding_mode, const std::string& layout,
                        const std::string& algorithm, std::optional<py::array> out,
-                       const std::string& activation) {
+                       const std::string& activation, bool direct_summation_only) {
   const convkit::Activation act = convkit::parse_activation(activation);
   const DType t = dtype_of_array(x, "x");
   const ConvDesc d = forward_desc(nd, x, w, t, stride, pad_kind, pads, dilation, groups,
                                   padding_mode, layout);
   const convkit::ConvProblem p(d);
-  auto plan = convkit::cached_plan(p, convkit::Direction::forward, {algorithm});
+  convkit::PlanOptions opts{algorithm};
+  opts.direct_summation_only = direct_summation_only;
+  auto plan = convkit::cached_plan(p, convkit::Direction::forward, opts);
   py::array y = result_array(out, t, p.output_shape());
   const TensorView xv = view_of(x, "x"), wv = view_of(w, "weight");
   const TensorView yv = writable_view_of(y, "out");
@@ -215,7 +217,8 @@ std::string explain(int nd, const std::string& direction, const py::array& x, co
                     const std::vector<std::int64_t>& stride, const std::string& pad_kind,
                     const Pairs& pads, const std::vector<std::int64_t>& dilation,
                     std::int64_t groups, const std::string& padding_mode,
-                    const std::string& layout, const std::string& algorithm) {
+                    const std::string& layout, const std::string& algorithm,
+                    bool direct_summation_only) {
   const DType t = dtype_of_array(x, "x");
   const ConvDesc d = forward_desc(nd, x, w, t, stride, pad_kind, pads, dilation, groups,
                                   padding_mode, layout);
@@ -228,7 +231,9 @@ std::string explain(int nd, const std::string& direction, const py::array& x, co
     throw convkit::InvalidArgument("direction: got '" + direction +
                                    "', expected 'forward', 'backward_data', 'backward_weights' "
                                    "or 'backward_bias'");
-  return convkit::cached_plan(convkit::ConvProblem(d), dir, {algorithm})->explain();
+  convkit::PlanOptions opts{algorithm};
+  opts.direct_summation_only = direct_summation_only;
+  return convkit::cached_plan(convkit::ConvProblem(d), dir, opts)->explain();
 }
 
 }  // namespace
@@ -257,6 +262,7 @@ PYBIND11_MODULE(_convkit, m) {
   m.def("conv_backward", &conv_backward);
   m.def("conv_transpose", &conv_transpose);
   m.def("explain", &explain);
+  m.def("algorithm_is_approximate", &convkit::algorithm_is_approximate);
   m.def("conv_output_size", &convkit::conv_output_size);
   m.def("set_num_threads", &convkit::set_num_threads);
   m.def("get_num_threads", &convkit::get_num_threads);

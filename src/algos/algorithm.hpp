@@ -46,6 +46,9 @@ class Algorithm {
     (void)d;
     return {};
   }
+  /// True when results may differ from direct summation by more than its rounding (Winograd):
+  /// "auto" skips it when the plan options ask for direct summation only.
+  virtual bool approximate() const { return false; }
   /// Precomputed state kept by the plan (may be null).
   virtual std::shared_ptr<void> prepare(const ConvProblem& p, Direction d) const {
     (void)p;

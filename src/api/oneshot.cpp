@@ -18,6 +18,7 @@ class PlanCache {
  public:
   std::shared_ptr<const ConvPlan> get(const ConvProblem& p, Direction d, const PlanOptions& o) {
     const std::string key = std::string(direction_name(d)) + '|' + o.algorithm + '|' +
+                            (o.direct_summation_only ? "direct|" : "any|") +
                             std::to_string(detail::effective_workspace_limit(o.workspace_limit)) +
                             '|' + std::to_string(detail::current_num_threads()) + '|' + p.key();
     {

@@ -15,7 +15,8 @@ using detail::Role;
 ConvPlan::ConvPlan(const ConvProblem& problem, Direction direction, const PlanOptions& options)
     : problem_(problem), direction_(direction) {
   auto choice =
-      detail::choose_algorithm(problem_, direction_, options.algorithm, options.workspace_limit);
+      detail::choose_algorithm(problem_, direction_, options.algorithm, options.workspace_limit,
+                               options.direct_summation_only);
   algorithm_ = choice.algorithm;
   explanation_ = std::move(choice.explanation);
   state_ = algorithm_->prepare(problem_, direction_);
@@ -122,6 +123,15 @@ void ConvPlan::backward_bias(const TensorView& dy, const TensorView& db) const {
   const detail::View1 b = detail::vector_view(db);
   a.bias = &b;
   algorithm_->execute(p, direction_, state_.get(), a);
+}
+
+bool algorithm_is_approximate(const std::string& name) {
+  std::string known;
+  for (const auto* a : detail::algorithm_list()) {
+    if (name == a->name()) return a->approximate();
+    known += std::string(known.empty() ? "'" : ", '") + a->name() + "'";
+  }
+  throw InvalidArgument("algorithm: got '" + name + "', expected one of " + known);
 }
 
 std::vector<std::string> algorithm_names() {

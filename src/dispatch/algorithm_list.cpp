@@ -10,6 +10,7 @@
 #include "algos/outer_bwd_weights.hpp"
 #include "algos/phased_bwd_data.hpp"
 #include "algos/reference_algorithm.hpp"
+#include "algos/winograd_conv.hpp"
 #include "convkit/error.hpp"
 #include "core/threading.hpp"
 #include "core/workspace_limit.hpp"
@@ -23,7 +24,8 @@ std::string describe_kernel(const char* kernel_name, Isa isa) {
 
 const std::vector<const Algorithm*>& algorithm_list() {
   static const std::vector<const Algorithm*> list = {
-      &depthwise_conv_algorithm(),           &direct_conv_algorithm(),
+      &depthwise_conv_algorithm(),           &winograd_conv_algorithm(),
+      &direct_conv_algorithm(),
       &phased_bwd_data_algorithm(),          &direct_conv_backward_data_algorithm(),
       &outer_bwd_weights_algorithm(),       &gemm_conv_backward_weights_algorithm(),
       &direct_conv_backward_weights_algorithm(),
@@ -37,13 +39,15 @@ std::size_t workspace_needed(const Algorithm* a, const ConvProblem& p, Direction
 }
 
 Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& requested,
-                        std::int64_t workspace_limit) {
+                        std::int64_t workspace_limit, bool direct_summation_only) {
   const std::string head = std::string(direction_name(d)) + " " + p.to_string() + ": ";
   const std::int64_t limit = effective_workspace_limit(workspace_limit);
   if (requested == "auto") {
     std::string declined;
     for (const Algorithm* a : algorithm_list()) {
       std::string why = a->declines(p, d);
+      if (why.empty() && direct_summation_only && a->approximate())
+        why = "not direct summation, and the options ask for direct summation only";
       if (why.empty()) why = workspace_exceeds(workspace_needed(a, p, d), limit);
       if (why.empty()) why = a->not_preferred(p, d);
       if (why.empty())

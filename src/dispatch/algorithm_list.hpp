@@ -21,8 +21,9 @@ struct Choice {
 /// Walks the list ("auto") or finds the named algorithm; throws UnsupportedError when a forced
 /// algorithm declines, InvalidArgument for an unknown name. Algorithms needing more extra
 /// memory than the workspace limit (-1: the process-wide one) are skipped by "auto"; a forced
-/// one throws OutOfMemory naming the needed and the allowed size.
+/// one throws OutOfMemory naming the needed and the allowed size. With
+/// `direct_summation_only`, "auto" skips approximate algorithms (Winograd); a forced one runs.
 Choice choose_algorithm(const ConvProblem& p, Direction d, const std::string& requested,
-                        std::int64_t workspace_limit = -1);
+                        std::int64_t workspace_limit = -1, bool direct_summation_only = false);
 
 }  // namespace convkit::detail

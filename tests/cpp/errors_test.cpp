@@ -191,8 +191,10 @@ TEST(Errors, ParseNames) {
 TEST(Errors, UnknownAlgorithm) {
   const ConvProblem p(good2d());
   EXPECT_CK_ERROR(convkit::InvalidArgument,
-                  ConvPlan(p, Direction::forward, convkit::PlanOptions{"winograd"}), "algorithm",
-                  "'winograd'");
+                  ConvPlan(p, Direction::forward, convkit::PlanOptions{"implicit_gemm"}),
+                  "algorithm", "'implicit_gemm'");
+  EXPECT_CK_ERROR(convkit::InvalidArgument, convkit::algorithm_is_approximate("nope"),
+                  "algorithm", "'nope'");
   EXPECT_CK_ERROR(convkit::InvalidArgument,
                   convkit::cached_plan(p, Direction::backward_data, convkit::PlanOptions{"fft"}),
                   "algorithm", "'fft'");

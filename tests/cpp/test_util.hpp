@@ -194,6 +194,31 @@ inline ::testing::AssertionResult same_values(const Array& got, const Array& wan
          << ": got " << got.v[first] << ", expected " << want.v[first];
 }
 
+/// The error bound conv.hpp documents for approximate algorithms (algorithm_is_approximate:
+/// Winograd F(4×4, 3×3)), for a forward result over `channels` input channels per group:
+/// 2⁻²⁴ · 2304 · (channels + 32) · max|x| · max|w|.
+inline double approximate_bound(const Array& x, const Array& w, i64 channels) {
+  double mx = 0, mw = 0;
+  for (double v : x.v) mx = std::max(mx, std::fabs(v));
+  for (double v : w.v) mw = std::max(mw, std::fabs(v));
+  return std::ldexp(1.0, -24) * 2304.0 * static_cast<double>(channels + 32) * mx * mw;
+}
+
+/// |got − want| ≤ tol + 2⁻²³·|want| element-wise (shapes equal; NaN matches NaN only).
+inline ::testing::AssertionResult values_within(const Array& got, const Array& want, double tol) {
+  if (got.shape != want.shape)
+    return ::testing::AssertionFailure()
+           << "shape " << shape_str(got.shape) << " != expected " << shape_str(want.shape);
+  for (i64 i = 0; i < got.size(); ++i) {
+    const double a = got.v[i], b = want.v[i];
+    if (std::isnan(a) && std::isnan(b)) continue;
+    if (!(std::fabs(a - b) <= tol + std::ldexp(std::fabs(b), -23)))
+      return ::testing::AssertionFailure() << "value " << i << ": got " << a << ", expected "
+                                           << b << " (tolerance " << tol << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 /// Maximum absolute difference; shapes must agree.
 inline double max_abs_diff(const Array& a, const Array& b) {
   double m = 0;

@@ -1,0 +1,535 @@
+// src/algos/winograd_conv.cpp — forward 3×3 stride-1 float32 convolution by Winograd F(4×4, 3×3).
+//
+// Each 4×4 tile of outputs comes from a 6×6 patch of the padded input: with the transforms of
+// src/kernels/winograd, Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A, so the 36 element-wise
+// products summed over input channels are 36 GEMMs of (K × C) transformed filters by
+// (C × tiles) transformed inputs: 36 multiply-adds per tile and channel pair instead of the
+// 144 of direct summation (4× fewer).
+//
+// Steps of one call:
+//   1. the filters are transformed and packed once per call ([e][k-group][c][mr], in the
+//      caller's shared scratch; the weights are only known at execution);
+//   2. tiles (n, tile row, tile column) are cut into blocks whose transformed input stays in L2;
+//      a work item is (block, range of output-channel groups): it copies the six input rows a
+//      tile row reads into padded lines (any padding mode and layout is resolved there),
+//      transforms them, runs the 36 GEMMs for its output channels and transforms the products
+//      back, with bias and ReLU, into y.
+// Every output is the same sequence of operations whatever the blocking and thread count, so
+// results are bitwise identical for any number of threads.
+//
+// Accuracy: the transforms are not exact in floating point (their coefficients reach 8 and
+// 1/24), so this algorithm is "approximate": auto may choose it unless the plan options ask for
+// direct summation only, and its error bound is documented in conv.hpp and tested. NaN and
+// ±Inf do not propagate tile-locally through the transforms (one Inf would spoil a whole tile),
+// so an input or weight that is not finite, or an output that overflows, makes the call run
+// the direct algorithm instead, which gives exactly the direct semantics.
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "algos/algorithm.hpp"
+#include "algos/direct_conv.hpp"
+#include "algos/reference_algorithm.hpp"
+#include "algos/winograd_conv.hpp"
+#include "core/arena.hpp"
+#include "core/cpu_features.hpp"
+#include "core/padding.hpp"
+#include "core/threading.hpp"
+#include "kernels/scan/finite_kernels.hpp"
+#include "kernels/winograd/wino_kernels.hpp"
+
+namespace convkit::detail {
+namespace {
+
+constexpr int kElems = 36;  // 6×6 transformed elements
+// Transformed input of one block of tiles (all channels, 36 elements). The GEMMs keep one
+// element's slice (C × tiles) in L2 across the output channels; the whole block stays in L3.
+constexpr std::size_t kBlockBytes = 2 * 1024 * 1024;
+
+struct State {
+  Isa isa;
+  const WinoKernels* kern;
+  std::int64_t Pt, Qt, T;  // tile rows and columns per image, tiles in the batch
+  // Narrow images pack several tile rows into one vector of tiles: tile row u of a group
+  // takes lanes [u·Qp, u·Qp + Qt) and one spare lane (Qp = Qt + 1, so that the rows' padded
+  // lines, 4·Qt + 2 columns, fit side by side 4·Qp apart); wide images take one tile row per
+  // vector (Qp = Qt). Transformed inputs and products are indexed by slot: (n, ti)·Qp + tj.
+  bool pack;
+  std::int64_t Qp, S;      // slots per tile row, slots in the batch
+  std::int64_t seg_rows;   // tile rows per vector when packing
+  std::int64_t Kp;         // output channels rounded up to whole vectors (filter blocks)
+  std::int64_t tb_max;     // most slots in a block (packed: whole tile rows)
+  std::int64_t width;      // padded line length: 4·Qt + 2 input columns, then slack
+  std::vector<std::int64_t> col_src;  // line column j reads input column col_src[j] (−1: 0)
+  bool zero_pad;                      // zeros padding: columns [lo, hi) are one input run
+  std::int64_t lo, hi;
+  const Algorithm* fallback;
+  std::shared_ptr<void> fallback_state;
+};
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+std::int64_t round_up(std::int64_t a, std::int64_t b) { return ceil_div(a, b) * b; }
+
+// Distance between the 36 element planes of a buffer of `floats` per plane: a whole number of
+// 4 KB pages plus one cache line, so the transforms' 36 streams fall in 36 different L1 sets
+// (planes a multiple of 4 KB apart all map to one set: res5_3x3's filter transform ran 5×
+// slower).
+std::int64_t plane_stride(std::int64_t floats) { return round_up(floats, 1024) + 16; }
+
+std::int64_t tiles_per_block_max(const WinoKernels& k, std::int64_t C) {
+  const std::int64_t nr = k.nv * k.lanes;
+  const std::int64_t fit = static_cast<std::int64_t>(kBlockBytes / (kElems * sizeof(float))) / C;
+  return std::max(nr, fit / nr * nr);
+}
+
+// Row length of the transformed inputs and products of a block of tb tiles: whole GEMM tiles,
+// room for a transform's full-vector store past the last tile, 64-byte rows.
+std::int64_t row_length(const WinoKernels& k, std::int64_t tb) {
+  return round_up(round_up(tb, k.nv * k.lanes) + k.lanes, 16);
+}
+
+// Floats of one thread's scratch: transformed inputs, products, six lines, an output tile row.
+std::size_t worker_floats(const ConvProblem& p, const State& st) {
+  const std::int64_t ldv = row_length(*st.kern, st.tb_max);
+  const std::int64_t L = st.kern->lanes;
+  return static_cast<std::size_t>(
+      kElems * (plane_stride(p.in_channels * ldv) + plane_stride(L * ldv)) + 8 * st.width +
+      16 * L + L / st.kern->mr * kElems * plane_stride(p.in_channels * st.kern->mr));
+}
+
+std::size_t filter_floats(const ConvProblem& p, const State& st) {
+  return static_cast<std::size_t>(kElems * (st.Kp / st.kern->mr) *
+                                  plane_stride(p.in_channels * st.kern->mr));
+}
+
+State make_state(const ConvProblem& p) {
+  State st;
+  st.isa = active_isa();
+  st.kern = &wino_kernels(st.isa);
+  st.Pt = ceil_div(p.out[1], 4);
+  st.Qt = ceil_div(p.out[2], 4);
+  st.T = p.batch * st.Pt * st.Qt;
+  // Packing pays when it does not add a vector of GEMM columns per image (14×14: 16 tiles are
+  // one vector, 20 slots two; 28×28: 49 tiles and 56 slots are both four).
+  const std::int64_t L = st.kern->lanes;
+  st.pack = 2 * (st.Qt + 1) <= L && ceil_div(st.Pt * (st.Qt + 1), L) <= ceil_div(st.Pt * st.Qt, L);
+  st.Qp = st.pack ? st.Qt + 1 : st.Qt;
+  st.S = p.batch * st.Pt * st.Qp;
+  st.seg_rows = st.pack ? st.kern->lanes / st.Qp : 1;
+  st.Kp = round_up(p.out_channels, st.kern->lanes);
+  st.tb_max = tiles_per_block_max(*st.kern, p.in_channels);
+  if (st.pack) st.tb_max = std::max(st.Qp, st.tb_max / st.Qp * st.Qp);  // whole tile rows
+  const std::int64_t used = 4 * st.Qt + 2;
+  // One line, or side by side the lines of one packed group (4·Qp·seg_rows ≤ 4·lanes),
+  // then room for a transform's reads past the last tile.
+  st.width = round_up(used + 8 * st.kern->lanes, 16);
+  st.col_src.assign(static_cast<std::size_t>(st.width), -1);
+  for (std::int64_t j = 0; j < used; ++j)
+    st.col_src[j] = pad_source(j - p.pad_before[2], p.in[2], p.padding_mode);
+  st.zero_pad = p.padding_mode == PaddingMode::zeros;
+  st.lo = std::min(used, p.pad_before[2]);
+  st.hi = std::min(used, p.pad_before[2] + p.in[2]);
+  return st;
+}
+
+// Step 1: the filters transformed and packed for the GEMMs' A operand, k-group by k-group:
+// U[kg][e][c][i] = element e of transformed filter (kg·mr + i, c), zero for padded rows;
+// elements are filter_plane(p, st) floats apart (36 of them per k-group). False when a weight
+// is NaN or ±Inf.
+std::int64_t filter_plane(const ConvProblem& p, const State& st) {
+  return plane_stride(p.in_channels * st.kern->mr);
+}
+
+// How one call is cut into work items for `threads` threads.
+struct Blocking {
+  bool own_filters;  // each item transforms the filters it uses (else: once, shared)
+  std::int64_t nb, tb, ksplit;  // blocks of tb slots; output-channel parts per block
+};
+
+Blocking blocking(const State& st, int threads) {
+  Blocking b;
+  const std::int64_t kblocks = st.Kp / st.kern->lanes;
+  const std::int64_t nb_min = ceil_div(st.S, st.tb_max);
+  // Few blocks of tiles: each item transforms the filters it needs, in L2-sized pieces (the
+  // whole transformed filter set, 4× the weights, would go to memory and back: 38 MB for
+  // 512×512 channels). Many blocks: the filters are transformed once, shared by all.
+  b.own_filters = nb_min <= 2 * threads;
+  b.nb = nb_min;
+  b.ksplit = 1;
+  if (nb_min >= threads)
+    b.nb = round_up(nb_min, threads);
+  else  // fewer blocks than threads: output channels are split too (each part transforms
+        // the block's inputs itself)
+    b.ksplit = std::min<std::int64_t>(kblocks, ceil_div(threads, nb_min));
+  b.tb = ceil_div(st.S, b.nb);
+  if (st.pack) b.tb = round_up(b.tb, st.Qp);  // blocks of whole tile rows
+  b.nb = ceil_div(st.S, b.tb);
+  return b;
+}
+
+// Transforms filter block kb (filters kb·L .. kb·L + L − 1, zero past K) into Ukb: its
+// L/mr k-groups `group` floats apart. False when a weight is NaN or ±Inf.
+bool transform_filter_block(const ConvProblem& p, const State& st, const View5& w,
+                            std::int64_t kb, float* Ukb) {
+  const WinoKernels& k = *st.kern;
+  const std::int64_t C = p.in_channels, K = p.out_channels, mr = k.mr, L = k.lanes;
+  const std::int64_t plane = filter_plane(p, st), group = kElems * plane;
+  const std::int64_t sh = w.stride[3], sw = w.stride[4];
+  const int rows = static_cast<int>(std::min(L, K - kb * L));
+  bool finite = true;
+  std::int64_t c = 0;
+  // L channels at a time when the taps are dense (whole-vector loads and a transpose), else
+  // one channel at a time, gathered.
+  if (sw == 1 && sh == 3 && w.stride[1] == 9)
+    for (; c + L <= C; c += L)
+      finite = k.filter_block(w.at<const float>(kb * L, c, 0, 0, 0), w.stride[0], rows,
+                              Ukb + c * mr, plane, group) &&
+               finite;
+  alignas(64) float g[9 * 16];
+  for (; c < C; ++c) {
+    for (std::int64_t j = 0; j < L; ++j)
+      for (int t = 0; t < 9; ++t)
+        g[t * L + j] =
+            j < rows ? w.at<const float>(kb * L + j, c, 0, 0, 0)[(t / 3) * sh + (t % 3) * sw]
+                     : 0.0f;
+    finite = k.filter(g, Ukb + c * mr, plane, group) && finite;
+  }
+  return finite;
+}
+
+// All filter blocks, in parallel, into U (kb's groups at kb·(L/mr)·group).
+bool transform_filters(const ConvProblem& p, const State& st, const View5& w, float* U) {
+  const std::int64_t L = st.kern->lanes, per_block = L / st.kern->mr * kElems * filter_plane(p, st);
+  std::atomic<bool> finite{true};
+  parallel_for(st.Kp / L, [&](std::int64_t kb0, std::int64_t kb1, int) {
+    for (std::int64_t kb = kb0; kb < kb1 && finite; ++kb)
+      if (!transform_filter_block(p, st, w, kb, U + kb * per_block)) finite = false;
+  });
+  return finite;
+}
+
+// Fills `line` with input row ih of (n, c), padded: line[j] = x[.., col_src[j]] (0 outside),
+// then zeros up to `fill`: they feed only lanes past the last tile (never stored), which so
+// compute on finite values.
+void build_line(const ConvProblem& p, const State& st, const View5& x, std::int64_t n,
+                std::int64_t c, std::int64_t ih, float* line, std::int64_t fill) {
+  const std::int64_t used = 4 * st.Qt + 2;
+  std::memset(line + used, 0, sizeof(float) * static_cast<std::size_t>(fill - used));
+  if (ih < 0) {
+    std::memset(line, 0, sizeof(float) * static_cast<std::size_t>(used));
+    return;
+  }
+  const float* xr = x.at<const float>(n, c, 0, ih, 0);
+  const std::int64_t xs = x.stride[4];
+  if (st.zero_pad && xs == 1) {
+    std::memset(line, 0, sizeof(float) * static_cast<std::size_t>(st.lo));
+    std::memcpy(line + st.lo, xr + (st.lo - p.pad_before[2]),
+                sizeof(float) * static_cast<std::size_t>(st.hi - st.lo));
+    std::memset(line + st.hi, 0, sizeof(float) * static_cast<std::size_t>(used - st.hi));
+    return;
+  }
+  for (std::int64_t j = 0; j < used; ++j) {
+    const std::int64_t s = st.col_src[j];
+    line[j] = s < 0 ? 0.0f : xr[s * xs];
+  }
+}
+
+// Step 2 for one work item: slots [t0, t1) and filter blocks [kb0, kb1). With U null the
+// item transforms each filter block itself, into its own buffer (the filters are then read
+// from memory once per block of tiles, never stored whole). False when an output overflowed
+// or (own transforms) a weight is not finite.
+bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const float* U,
+              std::int64_t t0, std::int64_t t1, std::int64_t kb0, std::int64_t kb1,
+              std::int64_t ldv, float* scratch) {
+  const WinoKernels& k = *st.kern;
+  const std::int64_t L = k.lanes, mr = k.mr, nr = k.nv * L, groups = L / mr;
+  const std::int64_t C = p.in_channels, K = p.out_channels;
+  const std::int64_t nt = t1 - t0;
+  const std::int64_t vplane = plane_stride(C * ldv), mplane = plane_stride(L * ldv);
+  const std::int64_t uplane = filter_plane(p, st), ugroup = kElems * uplane;
+  float* V = scratch;
+  float* M = V + kElems * vplane;
+  float* lines = M + kElems * mplane;  // 8 lines: padded input row ph lives in slot ph mod 8
+  float* tmp = lines + 8 * st.width;
+  float* Uown = tmp + 16 * L;
+  const std::int64_t per_image = st.Pt * st.Qt;  // tiles (not packed: slots are tiles)
+
+  // Transformed inputs, channel by channel, tile row by tile row. Consecutive tile rows share
+  // two input rows, which stay in their line slots. Packed: a group of tile rows per vector,
+  // their lines side by side.
+  const std::int64_t per_image_slots = st.Pt * st.Qp;
+  if (st.pack) {
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t t = t0; t < t1;) {
+        const std::int64_t n = t / per_image_slots, ti = t % per_image_slots / st.Qp;
+        const std::int64_t group_rows = std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp});
+        const float* rows[6];
+        for (int row = 0; row < 6; ++row) {
+          float* line = lines + row * st.width;
+          for (std::int64_t u = 0; u < group_rows; ++u) {
+            const std::int64_t at = 4 * st.Qp * u;
+            build_line(p, st, a.x, n, c,
+                       pad_source(4 * (ti + u) + row - p.pad_before[1], p.in[1], p.padding_mode),
+                       line + at, u + 1 < group_rows ? 4 * st.Qp : st.width - at);
+          }
+          rows[row] = line;
+        }
+        k.input(rows, V + c * ldv + (t - t0), vplane);
+        t += group_rows * st.Qp;
+      }
+  }
+  for (std::int64_t c = 0; c < C && !st.pack; ++c) {
+    std::int64_t held[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    std::int64_t held_n = -1;
+    for (std::int64_t t = t0; t < t1;) {
+      const std::int64_t n = t / per_image, r = t % per_image;
+      const std::int64_t ti = r / st.Qt, tj = r % st.Qt;
+      const std::int64_t run = std::min(st.Qt - tj, t1 - t);
+      if (n != held_n) {
+        for (std::int64_t& h : held) h = -1;
+        held_n = n;
+      }
+      const float* rows[6];
+      for (int row = 0; row < 6; ++row) {
+        const std::int64_t ph = 4 * ti + row;
+        float* line = lines + (ph % 8) * st.width;
+        if (held[ph % 8] != ph) {
+          build_line(p, st, a.x, n, c,
+                     pad_source(ph - p.pad_before[1], p.in[1], p.padding_mode), line, st.width);
+          held[ph % 8] = ph;
+        }
+        rows[row] = line + 4 * tj;
+      }
+      for (std::int64_t s = 0; s < run; s += L) {
+        k.input(rows, V + c * ldv + (t - t0 + s), vplane);
+        for (const float*& rp : rows) rp += 4 * L;
+      }
+      t += run;
+    }
+  }
+
+  bool finite = true;
+  const std::int64_t P = p.out[1], Q = p.out[2];
+  const std::int64_t ys = a.y.stride[4], yrow = a.y.stride[3];
+  for (std::int64_t kb = kb0; kb < kb1; ++kb) {
+    const float* Ukb = U ? U + kb * groups * ugroup : Uown;
+    if (!U && !transform_filter_block(p, st, a.w, kb, Uown)) return false;
+    // The 36 GEMMs of this filter block: products[e][k][tile] = Σ_c U[e][k][c] · V[e][c][tile].
+    // A k-group's filters (C·mr floats) stay in L1 across the block's tiles; the block's
+    // inputs for element e (C × tiles) stay in L2 across the k-groups.
+    for (int e = 0; e < kElems; ++e) {
+      const float* Ve = V + e * vplane;
+      float* Me = M + e * mplane;
+      for (std::int64_t q = 0; q < groups;) {
+        const float* Ue = Ukb + q * ugroup + e * uplane;
+        float* Mq = Me + q * mr * ldv;
+        const bool pair = q + 1 < groups;
+        for (std::int64_t q0 = 0; q0 < nt; q0 += nr) {
+          const std::int64_t nv = std::min<std::int64_t>(k.nv, ceil_div(nt - q0, L));
+          if (nv == 1 && pair) {  // two k-groups per tile: twice the accumulators of one
+            k.gemm2(C, Ue, ugroup, Ve + q0, ldv, Mq + q0, ldv);
+          } else {
+            k.gemm[nv - 1](C, Ue, 0, Ve + q0, ldv, Mq + q0, ldv);
+            if (pair) k.gemm[nv - 1](C, Ue + ugroup, 0, Ve + q0, ldv, Mq + mr * ldv + q0, ldv);
+          }
+        }
+        q += pair ? 2 : 1;
+      }
+    }
+    // Products back to outputs, with bias and ReLU, straight into y when its rows are
+    // contiguous (the kernel clips rows and columns), else through a tile-row buffer.
+    for (std::int64_t kk = 0; kk < L && kb * L + kk < K; ++kk) {
+      const std::int64_t ko = kb * L + kk;
+      const float bias = a.bias ? *a.bias->at<const float>(ko) : 0.0f;
+      for (std::int64_t t = t0; t < t1 && st.pack;) {  // a packed group of tile rows
+        const std::int64_t n = t / per_image_slots, ti = t % per_image_slots / st.Qp;
+        const std::int64_t group_rows = std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp});
+        finite = k.output(M + kk * ldv + (t - t0), mplane, bias, a.relu,
+                          static_cast<int>(group_rows * st.Qp), 4, static_cast<int>(4 * L), tmp,
+                          4 * L) &&
+                 finite;
+        for (std::int64_t u = 0; u < group_rows; ++u)
+          for (std::int64_t i = 0; i < 4 && 4 * (ti + u) + i < P; ++i) {
+            float* y = a.y.at<float>(n, ko, 0, 4 * (ti + u) + i, 0);
+            const float* src = tmp + i * 4 * L + 4 * st.Qp * u;
+            if (ys == 1)
+              std::memcpy(y, src, sizeof(float) * static_cast<std::size_t>(Q));
+            else
+              for (std::int64_t j = 0; j < Q; ++j) y[j * ys] = src[j];
+          }
+        t += group_rows * st.Qp;
+      }
+      for (std::int64_t t = t0; t < t1 && !st.pack;) {
+        const std::int64_t n = t / per_image, r = t % per_image;
+        const std::int64_t ti = r / st.Qt, tj = r % st.Qt;
+        const std::int64_t run = std::min(st.Qt - tj, t1 - t);
+        for (std::int64_t s = 0; s < run; s += L) {
+          const std::int64_t cnt = std::min(L, run - s);
+          const std::int64_t oh = 4 * ti, ow = 4 * (tj + s);
+          const int rows = static_cast<int>(std::min<std::int64_t>(4, P - oh));
+          const int cols = static_cast<int>(std::min(4 * cnt, Q - ow));
+          float* y = a.y.at<float>(n, ko, 0, oh, ow);
+          const float* m = M + kk * ldv + (t - t0 + s);
+          const int valid = static_cast<int>(cnt);
+          if (ys == 1) {
+            finite = k.output(m, mplane, bias, a.relu, valid, rows, cols, y, yrow) && finite;
+            continue;
+          }
+          finite = k.output(m, mplane, bias, a.relu, valid, rows, cols, tmp, 4 * L) && finite;
+          for (int i = 0; i < rows; ++i)
+            for (int j = 0; j < cols; ++j) y[i * yrow + j * ys] = tmp[i * 4 * L + j];
+        }
+        t += run;
+      }
+    }
+  }
+  return finite;
+}
+
+// Whether every element of x is finite (vectorised scans of its contiguous runs, in parallel).
+bool input_finite(const ConvProblem& p, const View5& x) {
+  const std::int64_t H = p.in[1], W = p.in[2];
+  const bool planes = x.stride[4] == 1 && (H == 1 || x.stride[3] == W);
+  std::atomic<bool> finite{true};
+  parallel_for(p.batch * p.in_channels, [&](std::int64_t b0, std::int64_t b1, int) {
+    for (std::int64_t b = b0; b < b1 && finite; ++b) {
+      const std::int64_t n = b / p.in_channels, c = b % p.in_channels;
+      if (planes) {
+        if (!all_finite(x.at<const float>(n, c, 0, 0, 0), H * W)) finite = false;
+        continue;
+      }
+      for (std::int64_t h = 0; h < H; ++h) {
+        const float* row = x.at<const float>(n, c, 0, h, 0);
+        if (x.stride[4] == 1) {
+          if (!all_finite(row, W)) finite = false;
+        } else {
+          float acc = 0.0f;
+          for (std::int64_t w = 0; w < W; ++w) acc += row[w * x.stride[4]] * 0.0f;
+          if (acc != 0.0f) finite = false;
+        }
+      }
+    }
+  });
+  return finite;
+}
+
+class WinogradConv final : public Algorithm {
+ public:
+  const char* name() const override { return "winograd"; }
+  bool approximate() const override { return true; }
+
+  std::string declines(const ConvProblem& p, Direction d) const override {
+    if (d != Direction::forward) return "forward only";
+    if (p.dtype != DType::f32) return "float32 only";
+    if (p.spatial_dims != 2) return "2-D convolutions only";
+    if (p.kernel[1] != 3 || p.kernel[2] != 3) return "3x3 kernels only";
+    if (p.stride[1] != 1 || p.stride[2] != 1) return "stride 1 only";
+    if (p.dilation[1] != 1 || p.dilation[2] != 1) return "dilation 1 only";
+    if (p.groups != 1) return "ungrouped convolutions only";
+    return {};
+  }
+
+  std::string not_preferred(const ConvProblem& p, Direction) const override {
+    // Estimated times (ns, one thread), each term measured on this project's Zen 5 machine:
+    // GEMM 0.4 ns per (k, c) pair and column (36 multiply-adds at ~90-108 G/s, columns are
+    // slots rounded up to whole vectors per block), 3.5 ns per pair per filter transform,
+    // 140 (packed: 250) ns per (c, vector of tiles) input transform, 70 (packed: 150) ns per
+    // (k, vector) output transform, ~10 µs per call; direct summation ~0.0118 ns per
+    // multiply-add (its large-layer rate) plus ~2 µs.
+    // Estimated for one thread whatever the thread count: the choice must not depend on it
+    // (results are bitwise identical for any thread count only if the algorithm is).
+    const State st = make_state(p);
+    const Blocking bl = blocking(st, 1);
+    const std::int64_t L = st.kern->lanes;
+    double cols = 0;
+    for (std::int64_t b = 0; b < bl.nb; ++b)
+      cols += static_cast<double>(round_up(std::min(bl.tb, st.S - b * bl.tb), L));
+    const double pairs = static_cast<double>(p.out_channels * p.in_channels);
+    const double vectors = static_cast<double>(
+        st.pack ? p.batch * ceil_div(st.Pt, st.seg_rows) : p.batch * st.Pt * ceil_div(st.Qt, L));
+    const double passes = bl.own_filters ? static_cast<double>(bl.nb) : 1.0;
+    const double wino = pairs * (0.4 * cols + 3.5 * passes) +
+                        static_cast<double>(p.in_channels * bl.ksplit) * vectors *
+                            (st.pack ? 250.0 : 140.0) +
+                        static_cast<double>(p.out_channels) * vectors * (st.pack ? 150.0 : 70.0) +
+                        10000.0;
+    const double direct = 0.0118 * static_cast<double>(p.macs()) + 2000.0;
+    if (1.1 * wino > direct)
+      return "estimated slower than direct summation here (" +
+             std::to_string(static_cast<int>(wino / 1000)) + " us against " +
+             std::to_string(static_cast<int>(direct / 1000)) +
+             " us: too few tiles or channels to pay for the transforms)";
+    return {};
+  }
+
+  std::shared_ptr<void> prepare(const ConvProblem& p, Direction d) const override {
+    auto st = std::make_shared<State>(make_state(p));
+    const Algorithm& direct = direct_conv_algorithm();
+    st->fallback = direct.declines(p, d).empty() ? &direct : &reference_algorithm();
+    st->fallback_state = st->fallback->prepare(p, d);
+    return st;
+  }
+
+  std::string describe(const ConvProblem& p, Direction, const void* state) const override {
+    const State& st = *static_cast<const State*>(state);
+    return describe_kernel(st.kern->name, st.isa) + "; F(4x4,3x3), " + std::to_string(st.T) +
+           " tiles in blocks of up to " + std::to_string(st.tb_max) +
+           "; transformed filters " + std::to_string(filter_floats(p, st) * sizeof(float)) +
+           " bytes per call; NaN/Inf in x or w, or an overflow, runs '" + st.fallback->name() +
+           "' instead";
+  }
+
+  std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction d) const override {
+    const State st = make_state(p);
+    const Algorithm& direct = direct_conv_algorithm();
+    const Algorithm& fb = direct.declines(p, d).empty() ? direct : reference_algorithm();
+    return std::max((worker_floats(p, st) + filter_floats(p, st)) * sizeof(float),
+                    fb.workspace_bytes_per_thread(p, d));
+  }
+
+  void execute(const ConvProblem& p, Direction d, const void* state,
+               const ConvArgs& a) const override {
+    const State& st = *static_cast<const State*>(state);
+    note_isa_run(st.isa);
+    if (st.T == 0) return;  // an empty batch
+    const WinoKernels& k = *st.kern;
+    const Blocking bl = blocking(st, current_num_threads());
+    const std::int64_t kblocks = st.Kp / k.lanes, nb = bl.nb, tb = bl.tb, ksplit = bl.ksplit;
+    const std::int64_t ldv = row_length(k, tb);
+    bool ok = input_finite(p, a.x);
+    float* U = nullptr;
+    if (ok && !bl.own_filters) {
+      U = static_cast<float*>(
+          thread_scratch(filter_floats(p, st) * sizeof(float), ScratchSlot::shared));
+      ok = transform_filters(p, st, a.w, U);
+    }
+    if (ok) {
+      std::atomic<bool> fine{true};
+      parallel_for_dynamic(nb * ksplit, 1, [&](std::int64_t begin, std::int64_t end, int) {
+        float* scratch =
+            static_cast<float*>(thread_scratch(worker_floats(p, st) * sizeof(float)));
+        for (std::int64_t item = begin; item < end && fine; ++item) {
+          const std::int64_t b = item / ksplit, part = item % ksplit;
+          const std::int64_t kb0 = part * kblocks / ksplit, kb1 = (part + 1) * kblocks / ksplit;
+          if (kb0 == kb1) continue;
+          if (!run_item(p, st, a, U, b * tb, std::min(st.S, (b + 1) * tb), kb0, kb1, ldv,
+                        scratch))
+            fine = false;
+        }
+      });
+      ok = fine;
+    }
+    if (!ok) st.fallback->execute(p, d, st.fallback_state.get(), a);
+  }
+};
+
+}  // namespace
+
+const Algorithm& winograd_conv_algorithm() {
+  static const WinogradConv algo;
+  return algo;
+}
+
+}  // namespace convkit::detail

@@ -1,0 +1,200 @@
+// tests/cpp/winograd_test.cpp — the Winograd algorithm through the public API: its documented
+// error bound on float data, when "auto" chooses it, the direct-summation-only option,
+// bitwise-identical results for any thread count in both of its work layouts, and the direct
+// algorithm's exact results when inputs hold NaN/Inf or an intermediate overflows.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "convkit/convkit.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using convkit::ConvDesc;
+using convkit::ConvPlan;
+using convkit::ConvProblem;
+using convkit::Direction;
+using convkit::PlanOptions;
+using convkit::TensorView;
+using i64 = std::int64_t;
+
+ConvProblem problem(i64 n, i64 c, i64 k, i64 h, i64 w, i64 pad = 1) {
+  ConvDesc d;
+  d.batch = n;
+  d.in_channels = c;
+  d.out_channels = k;
+  d.input_size = {h, w};
+  d.kernel_size = {3, 3};
+  d.padding = convkit::Padding::symmetric({pad});
+  return ConvProblem(d);
+}
+
+struct Data {
+  std::vector<float> x, w, b, y;
+};
+
+Data random_data(const ConvProblem& p, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  Data d;
+  d.x.resize(static_cast<std::size_t>(p.batch * p.in_channels * p.in_spatial()));
+  d.w.resize(static_cast<std::size_t>(p.out_channels * p.in_channels * 9));
+  d.b.resize(static_cast<std::size_t>(p.out_channels));
+  d.y.assign(static_cast<std::size_t>(p.batch * p.out_channels * p.out_spatial()), -1.0f);
+  for (float& v : d.x) v = u(rng);
+  for (float& v : d.w) v = u(rng);
+  for (float& v : d.b) v = u(rng);
+  return d;
+}
+
+void run(const ConvPlan& plan, Data& d, bool bias = true) {
+  const ConvProblem& p = plan.problem();
+  const TensorView bv = TensorView::contiguous(d.b.data(), {p.out_channels});
+  plan.forward(TensorView::contiguous(d.x.data(), p.input_shape()),
+               TensorView::contiguous(d.w.data(), p.weight_shape()), bias ? &bv : nullptr,
+               TensorView::contiguous(d.y.data(), p.output_shape()));
+}
+
+TEST(Winograd, FloatErrorWithinDocumentedBoundAndTypical) {
+  const double eps = std::ldexp(1.0, -24);
+  std::mt19937_64 rng(5);
+  const i64 shapes[][5] = {{1, 1, 1, 1, 1},   {1, 3, 5, 7, 9},    {2, 16, 16, 8, 8},
+                           {1, 17, 33, 13, 30}, {1, 64, 20, 28, 28}, {1, 256, 16, 14, 14},
+                           {1, 40, 40, 57, 5}};
+  for (const auto& s : shapes) {
+    const ConvProblem p = problem(s[0], s[1], s[2], s[3], s[4]);
+    const ConvPlan plan(p, Direction::forward, PlanOptions{"winograd"});
+    Data d = random_data(p, rng);
+    run(plan, d, false);
+    const i64 C = p.in_channels, H = p.in[1], W = p.in[2], P = p.out[1], Q = p.out[2];
+    double worst_typical = 0;
+    for (i64 n = 0; n < p.batch; ++n)
+      for (i64 k = 0; k < p.out_channels; ++k) {
+        double wsum = 0, wmax = 0;
+        for (i64 i = 0; i < C * 9; ++i) {
+          wsum += std::fabs(d.w[k * C * 9 + i]);
+          wmax = std::max(wmax, static_cast<double>(std::fabs(d.w[k * C * 9 + i])));
+        }
+        for (i64 oh = 0; oh < P; ++oh)
+          for (i64 ow = 0; ow < Q; ++ow) {
+            double want = 0;
+            for (i64 c = 0; c < C; ++c)
+              for (i64 r = 0; r < 3; ++r)
+                for (i64 t = 0; t < 3; ++t) {
+                  const i64 ih = oh + r - 1, iw = ow + t - 1;
+                  if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  want += static_cast<double>(d.x[((n * C + c) * H + ih) * W + iw]) *
+                          d.w[((k * C + c) * 3 + r) * 3 + t];
+                }
+            const double got = d.y[((n * p.out_channels + k) * P + oh) * Q + ow];
+            const double err = std::fabs(got - want);
+            // The documented bound (max|x| ≤ 1).
+            ASSERT_LE(err, eps * 2304.0 * static_cast<double>(C + 32) * wmax)
+                << p.to_string() << " at " << k << "," << oh << "," << ow;
+            worst_typical = std::max(worst_typical, err / (eps * wsum));
+          }
+      }
+    // On random data the error is ~25 ε·Σ|w|: a transform with a wrongly rounded or missing
+    // term shows up here long before it breaks the worst-case bound.
+    EXPECT_LE(worst_typical, 100.0) << p.to_string();
+  }
+}
+
+TEST(Winograd, AutoChoosesItUnlessDirectSummationOnly) {
+  EXPECT_TRUE(convkit::algorithm_is_approximate("winograd"));
+  EXPECT_FALSE(convkit::algorithm_is_approximate("direct"));
+  EXPECT_FALSE(convkit::algorithm_is_approximate("reference"));
+  const ConvProblem big = problem(1, 64, 64, 56, 56);
+  EXPECT_EQ(ConvPlan(big, Direction::forward).algorithm_name(), "winograd");
+  PlanOptions exact;
+  exact.direct_summation_only = true;
+  const ConvPlan direct(big, Direction::forward, exact);
+  EXPECT_NE(direct.algorithm_name(), "winograd");
+  EXPECT_NE(direct.explain().find("direct summation only"), std::string::npos)
+      << direct.explain();
+  // The one-shot cache keeps the two choices apart.
+  EXPECT_EQ(convkit::cached_plan(big, Direction::forward, exact)->algorithm_name(),
+            direct.algorithm_name());
+  EXPECT_EQ(convkit::cached_plan(big, Direction::forward)->algorithm_name(), "winograd");
+  // Forced, it runs whatever the option says.
+  exact.algorithm = "winograd";
+  EXPECT_EQ(ConvPlan(big, Direction::forward, exact).algorithm_name(), "winograd");
+  // Too few channels or tiles to pay for the transforms: direct summation.
+  EXPECT_NE(ConvPlan(problem(1, 3, 64, 56, 56), Direction::forward).algorithm_name(), "winograd");
+  EXPECT_NE(ConvPlan(problem(1, 64, 64, 4, 4), Direction::forward).algorithm_name(), "winograd");
+  // It declines what it cannot do, saying why.
+  ConvDesc d;
+  d.in_channels = 8;
+  d.out_channels = 8;
+  d.input_size = {16, 16};
+  d.kernel_size = {3, 3};
+  d.stride = {2};
+  EXPECT_THROW(ConvPlan(ConvProblem(d), Direction::forward, PlanOptions{"winograd"}),
+               convkit::UnsupportedError);
+  d.stride = {1};
+  d.dtype = convkit::DType::f64;
+  EXPECT_THROW(ConvPlan(ConvProblem(d), Direction::forward, PlanOptions{"winograd"}),
+               convkit::UnsupportedError);
+}
+
+TEST(Winograd, BitwiseIdenticalForAnyThreadCount) {
+  ckt::ThreadCountGuard guard;
+  std::mt19937_64 rng(6);
+  // 256 tiles over 256 channels: filters transformed once and shared at 1-3 threads, by each
+  // work item at 7 (few blocks per thread); and a small problem that splits output channels.
+  for (const ConvProblem& p : {problem(1, 256, 20, 64, 64), problem(2, 24, 40, 9, 11)}) {
+    const ConvPlan plan(p, Direction::forward, PlanOptions{"winograd"});
+    Data d = random_data(p, rng);
+    convkit::set_num_threads(1);
+    run(plan, d);
+    const std::vector<float> ref = d.y;
+    for (int t : {2, 3, 7}) {
+      convkit::set_num_threads(t);
+      std::fill(d.y.begin(), d.y.end(), 0.0f);
+      run(plan, d);
+      EXPECT_EQ(std::memcmp(d.y.data(), ref.data(), ref.size() * sizeof(float)), 0)
+          << p.to_string() << " threads " << t;
+    }
+  }
+}
+
+TEST(Winograd, NonFiniteInputsAndOverflowGiveDirectResults) {
+  ckt::ThreadCountGuard guard;
+  std::mt19937_64 rng(7);
+  const ConvProblem p = problem(1, 20, 18, 13, 14);
+  const ConvPlan wino(p, Direction::forward, PlanOptions{"winograd"});
+  const ConvPlan direct(p, Direction::forward, PlanOptions{"direct"});
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int t : {1, 2}) {
+    convkit::set_num_threads(t);
+    for (int trial = 0; trial < 8; ++trial) {
+      Data d = random_data(p, rng);
+      switch (trial % 4) {
+        case 0: d.x[rng() % d.x.size()] = inf; break;
+        case 1: d.x[rng() % d.x.size()] = nan; break;
+        case 2: d.w[rng() % d.w.size()] = -inf; break;
+        case 3:  // finite, but the transforms (×100) overflow where direct summation does not
+          for (int i = 0; i < 30; ++i) d.x[rng() % d.x.size()] = 3e37f;
+          break;
+      }
+      Data e = d;
+      run(wino, d);
+      run(direct, e);
+      ASSERT_EQ(d.y.size(), e.y.size());
+      for (std::size_t i = 0; i < d.y.size(); ++i) {
+        const bool same = std::isnan(d.y[i]) ? std::isnan(e.y[i]) : d.y[i] == e.y[i];
+        ASSERT_TRUE(same) << "trial " << trial << " element " << i << ": winograd " << d.y[i]
+                          << ", direct " << e.y[i];
+      }
+    }
+  }
+}
+
+}  // namespace
