@@ -62,8 +62,13 @@ struct State {
   std::int64_t Kp;         // output channels rounded up to whole vectors (filter blocks)
   std::int64_t tb_max;     // most slots in a block (packed: whole tile rows)
   std::int64_t width;      // padded line length: 4·Qt + 2 input columns, then slack
-  std::vector<std::int64_t> col_src;  // line column j reads input column col_src[j] (−1: 0)
-  bool zero_pad;                      // zeros padding: columns [lo, hi) are one input run
+  // Dilation d: the outputs of phase (α, β) (rows α + d·i, columns β + d·j) form a dense 3×3
+  // convolution of the padded input's rows α + d·i and columns β + d·j, run as one more
+  // "image" of the batch: image m is (n, α, β) = (m / d², m % d² / d, m % d).
+  std::int64_t dh, dw, Pd, Qd;  // dilation; output rows and columns of the largest phase
+  // Line column j of column phase β reads input column col_src[β][j] (−1: zero).
+  std::vector<std::vector<std::int64_t>> col_src;
+  bool zero_pad;  // zeros padding, no dilation: columns [lo, hi) are one input run
   std::int64_t lo, hi;
   const Algorithm* fallback;
   std::shared_ptr<void> fallback_state;
@@ -108,15 +113,20 @@ State make_state(const ConvProblem& p) {
   State st;
   st.isa = active_isa();
   st.kern = &wino_kernels(st.isa);
-  st.Pt = ceil_div(p.out[1], 4);
-  st.Qt = ceil_div(p.out[2], 4);
-  st.T = p.batch * st.Pt * st.Qt;
+  st.dh = p.dilation[1];
+  st.dw = p.dilation[2];
+  st.Pd = ceil_div(p.out[1], st.dh);
+  st.Qd = ceil_div(p.out[2], st.dw);
+  st.Pt = ceil_div(st.Pd, 4);
+  st.Qt = ceil_div(st.Qd, 4);
+  const std::int64_t images = p.batch * st.dh * st.dw;
+  st.T = images * st.Pt * st.Qt;
   // Packing pays when it does not add a vector of GEMM columns per image (14×14: 16 tiles are
   // one vector, 20 slots two; 28×28: 49 tiles and 56 slots are both four).
   const std::int64_t L = st.kern->lanes;
   st.pack = 2 * (st.Qt + 1) <= L && ceil_div(st.Pt * (st.Qt + 1), L) <= ceil_div(st.Pt * st.Qt, L);
   st.Qp = st.pack ? st.Qt + 1 : st.Qt;
-  st.S = p.batch * st.Pt * st.Qp;
+  st.S = images * st.Pt * st.Qp;
   st.seg_rows = st.pack ? st.kern->lanes / st.Qp : 1;
   st.Kp = round_up(p.out_channels, st.kern->lanes);
   st.tb_max = tiles_per_block_max(*st.kern, p.in_channels);
@@ -125,10 +135,12 @@ State make_state(const ConvProblem& p) {
   // One line, or side by side the lines of one packed group (4·Qp·seg_rows ≤ 4·lanes),
   // then room for a transform's reads past the last tile.
   st.width = round_up(used + 8 * st.kern->lanes, 16);
-  st.col_src.assign(static_cast<std::size_t>(st.width), -1);
-  for (std::int64_t j = 0; j < used; ++j)
-    st.col_src[j] = pad_source(j - p.pad_before[2], p.in[2], p.padding_mode);
-  st.zero_pad = p.padding_mode == PaddingMode::zeros;
+  st.col_src.assign(static_cast<std::size_t>(st.dw),
+                    std::vector<std::int64_t>(static_cast<std::size_t>(st.width), -1));
+  for (std::int64_t b = 0; b < st.dw; ++b)
+    for (std::int64_t j = 0; j < used; ++j)
+      st.col_src[b][j] = pad_source(b + st.dw * j - p.pad_before[2], p.in[2], p.padding_mode);
+  st.zero_pad = p.padding_mode == PaddingMode::zeros && st.dw == 1;
   st.lo = std::min(used, p.pad_before[2]);
   st.hi = std::min(used, p.pad_before[2] + p.in[2]);
   return st;
@@ -210,11 +222,27 @@ bool transform_filters(const ConvProblem& p, const State& st, const View5& w, fl
   return finite;
 }
 
+// Image m of the batch of phases: sample n, row phase α, column phase β.
+struct Image {
+  std::int64_t n, a, b;
+};
+Image image(const State& st, std::int64_t m) {
+  const std::int64_t phases = st.dh * st.dw, ph = m % phases;
+  return {m / phases, ph / st.dw, ph % st.dw};
+}
+
+// The input row that row r of tile row ti of image `im` reads (−1: a zero row).
+std::int64_t tile_input_row(const ConvProblem& p, const State& st, const Image& im,
+                            std::int64_t ti, std::int64_t r) {
+  return pad_source(im.a + st.dh * (4 * ti + r) - p.pad_before[1], p.in[1], p.padding_mode);
+}
+
 // Fills `line` with input row ih of (n, c), padded: line[j] = x[.., col_src[j]] (0 outside),
 // then zeros up to `fill`: they feed only lanes past the last tile (never stored), which so
 // compute on finite values.
-void build_line(const ConvProblem& p, const State& st, const View5& x, std::int64_t n,
+void build_line(const ConvProblem& p, const State& st, const View5& x, const Image& im,
                 std::int64_t c, std::int64_t ih, float* line, std::int64_t fill) {
+  const std::int64_t n = im.n;
   const std::int64_t used = 4 * st.Qt + 2;
   std::memset(line + used, 0, sizeof(float) * static_cast<std::size_t>(fill - used));
   if (ih < 0) {
@@ -230,8 +258,9 @@ void build_line(const ConvProblem& p, const State& st, const View5& x, std::int6
     std::memset(line + st.hi, 0, sizeof(float) * static_cast<std::size_t>(used - st.hi));
     return;
   }
+  const std::vector<std::int64_t>& col_src = st.col_src[im.b];
   for (std::int64_t j = 0; j < used; ++j) {
-    const std::int64_t s = st.col_src[j];
+    const std::int64_t s = col_src[j];
     line[j] = s < 0 ? 0.0f : xr[s * xs];
   }
 }
@@ -263,16 +292,16 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
   if (st.pack) {
     for (std::int64_t c = 0; c < C; ++c)
       for (std::int64_t t = t0; t < t1;) {
-        const std::int64_t n = t / per_image_slots, ti = t % per_image_slots / st.Qp;
+        const Image im = image(st, t / per_image_slots);
+        const std::int64_t ti = t % per_image_slots / st.Qp;
         const std::int64_t group_rows = std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp});
         const float* rows[6];
         for (int row = 0; row < 6; ++row) {
           float* line = lines + row * st.width;
           for (std::int64_t u = 0; u < group_rows; ++u) {
             const std::int64_t at = 4 * st.Qp * u;
-            build_line(p, st, a.x, n, c,
-                       pad_source(4 * (ti + u) + row - p.pad_before[1], p.in[1], p.padding_mode),
-                       line + at, u + 1 < group_rows ? 4 * st.Qp : st.width - at);
+            build_line(p, st, a.x, im, c, tile_input_row(p, st, im, ti + u, row), line + at,
+                       u + 1 < group_rows ? 4 * st.Qp : st.width - at);
           }
           rows[row] = line;
         }
@@ -282,22 +311,22 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
   }
   for (std::int64_t c = 0; c < C && !st.pack; ++c) {
     std::int64_t held[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
-    std::int64_t held_n = -1;
+    std::int64_t held_m = -1;
     for (std::int64_t t = t0; t < t1;) {
-      const std::int64_t n = t / per_image, r = t % per_image;
+      const std::int64_t m = t / per_image, r = t % per_image;
+      const Image im = image(st, m);
       const std::int64_t ti = r / st.Qt, tj = r % st.Qt;
       const std::int64_t run = std::min(st.Qt - tj, t1 - t);
-      if (n != held_n) {
+      if (m != held_m) {
         for (std::int64_t& h : held) h = -1;
-        held_n = n;
+        held_m = m;
       }
       const float* rows[6];
       for (int row = 0; row < 6; ++row) {
         const std::int64_t ph = 4 * ti + row;
         float* line = lines + (ph % 8) * st.width;
         if (held[ph % 8] != ph) {
-          build_line(p, st, a.x, n, c,
-                     pad_source(ph - p.pad_before[1], p.in[1], p.padding_mode), line, st.width);
+          build_line(p, st, a.x, im, c, tile_input_row(p, st, im, ti, row), line, st.width);
           held[ph % 8] = ph;
         }
         rows[row] = line + 4 * tj;
@@ -311,8 +340,8 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
   }
 
   bool finite = true;
-  const std::int64_t P = p.out[1], Q = p.out[2];
-  const std::int64_t ys = a.y.stride[4], yrow = a.y.stride[3];
+  // Phase (α, β) writes every d-th row and column of y.
+  const std::int64_t ys = st.dw * a.y.stride[4], yrow = st.dh * a.y.stride[3];
   for (std::int64_t kb = kb0; kb < kb1; ++kb) {
     const float* Ukb = U ? U + kb * groups * ugroup : Uown;
     if (!U && !transform_filter_block(p, st, a.w, kb, Uown)) return false;
@@ -344,15 +373,17 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
       const std::int64_t ko = kb * L + kk;
       const float bias = a.bias ? *a.bias->at<const float>(ko) : 0.0f;
       for (std::int64_t t = t0; t < t1 && st.pack;) {  // a packed group of tile rows
-        const std::int64_t n = t / per_image_slots, ti = t % per_image_slots / st.Qp;
+        const Image im = image(st, t / per_image_slots);
+        const std::int64_t ti = t % per_image_slots / st.Qp;
         const std::int64_t group_rows = std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp});
+        const std::int64_t P = ceil_div(p.out[1] - im.a, st.dh), Q = ceil_div(p.out[2] - im.b, st.dw);
         finite = k.output(M + kk * ldv + (t - t0), mplane, bias, a.relu,
                           static_cast<int>(group_rows * st.Qp), 4, static_cast<int>(4 * L), tmp,
                           4 * L) &&
                  finite;
-        for (std::int64_t u = 0; u < group_rows; ++u)
+        for (std::int64_t u = 0; u < group_rows && Q > 0; ++u)
           for (std::int64_t i = 0; i < 4 && 4 * (ti + u) + i < P; ++i) {
-            float* y = a.y.at<float>(n, ko, 0, 4 * (ti + u) + i, 0);
+            float* y = a.y.at<float>(im.n, ko, 0, im.a + st.dh * (4 * (ti + u) + i), im.b);
             const float* src = tmp + i * 4 * L + 4 * st.Qp * u;
             if (ys == 1)
               std::memcpy(y, src, sizeof(float) * static_cast<std::size_t>(Q));
@@ -362,15 +393,17 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
         t += group_rows * st.Qp;
       }
       for (std::int64_t t = t0; t < t1 && !st.pack;) {
-        const std::int64_t n = t / per_image, r = t % per_image;
+        const Image im = image(st, t / per_image);
+        const std::int64_t r = t % per_image;
         const std::int64_t ti = r / st.Qt, tj = r % st.Qt;
         const std::int64_t run = std::min(st.Qt - tj, t1 - t);
+        const std::int64_t P = ceil_div(p.out[1] - im.a, st.dh), Q = ceil_div(p.out[2] - im.b, st.dw);
         for (std::int64_t s = 0; s < run; s += L) {
           const std::int64_t cnt = std::min(L, run - s);
           const std::int64_t oh = 4 * ti, ow = 4 * (tj + s);
           const int rows = static_cast<int>(std::min<std::int64_t>(4, P - oh));
           const int cols = static_cast<int>(std::min(4 * cnt, Q - ow));
-          float* y = a.y.at<float>(n, ko, 0, oh, ow);
+          float* y = a.y.at<float>(im.n, ko, 0, im.a + st.dh * oh, im.b + st.dw * ow);
           const float* m = M + kk * ldv + (t - t0 + s);
           const int valid = static_cast<int>(cnt);
           if (ys == 1) {
@@ -426,7 +459,6 @@ class WinogradConv final : public Algorithm {
     if (p.spatial_dims != 2) return "2-D convolutions only";
     if (p.kernel[1] != 3 || p.kernel[2] != 3) return "3x3 kernels only";
     if (p.stride[1] != 1 || p.stride[2] != 1) return "stride 1 only";
-    if (p.dilation[1] != 1 || p.dilation[2] != 1) return "dilation 1 only";
     if (p.groups != 1) return "ungrouped convolutions only";
     return {};
   }
@@ -448,7 +480,8 @@ class WinogradConv final : public Algorithm {
       cols += static_cast<double>(round_up(std::min(bl.tb, st.S - b * bl.tb), L));
     const double pairs = static_cast<double>(p.out_channels * p.in_channels);
     const double vectors = static_cast<double>(
-        st.pack ? p.batch * ceil_div(st.Pt, st.seg_rows) : p.batch * st.Pt * ceil_div(st.Qt, L));
+        (st.pack ? ceil_div(st.Pt, st.seg_rows) : st.Pt * ceil_div(st.Qt, L)) * p.batch * st.dh *
+        st.dw);
     const double passes = bl.own_filters ? static_cast<double>(bl.nb) : 1.0;
     const double wino = pairs * (0.4 * cols + 3.5 * passes) +
                         static_cast<double>(p.in_channels * bl.ksplit) * vectors *

@@ -301,6 +301,12 @@ Case winograd_case(std::mt19937_64& rng, Coverage& cov, bool medium) {
   c.k.assign(2, 3);
   c.s.assign(2, 1);
   c.d.assign(2, 1);
+  if (pick(rng, 0, 3) == 0) {  // dilated: run as dilation² dense phases
+    c.d[0] = pick(rng, 1, 3);
+    c.d[1] = pick(rng, 1, 3);
+    if (c.pad == Case::Pad::same) c.pad = Case::Pad::explicit_pairs;
+    cov.hit("winograd dilated");
+  }
   c.pb.clear();
   c.pa.clear();
   for (int i = 0; i < 2; ++i) {
@@ -313,8 +319,9 @@ Case winograd_case(std::mt19937_64& rng, Coverage& cov, bool medium) {
       pb = pick(rng, 0, pmax);
       pa = pick(rng, 0, pmax);
     }
-    if (in + pb + pa < 3) {  // the kernel must fit: pad more after
-      pa += 3 - (in + pb + pa);
+    const i64 extent = 2 * c.d[i] + 1;
+    if (in + pb + pa < extent) {  // the kernel must fit: pad more after
+      pa += extent - (in + pb + pa);
       if (c.pad == Case::Pad::valid) c.pad = Case::Pad::explicit_pairs;
     }
     c.in.push_back(in);

@@ -25,7 +25,7 @@ using convkit::PlanOptions;
 using convkit::TensorView;
 using i64 = std::int64_t;
 
-ConvProblem problem(i64 n, i64 c, i64 k, i64 h, i64 w, i64 pad = 1) {
+ConvProblem problem(i64 n, i64 c, i64 k, i64 h, i64 w, i64 pad = 1, i64 dilation = 1) {
   ConvDesc d;
   d.batch = n;
   d.in_channels = c;
@@ -33,6 +33,7 @@ ConvProblem problem(i64 n, i64 c, i64 k, i64 h, i64 w, i64 pad = 1) {
   d.input_size = {h, w};
   d.kernel_size = {3, 3};
   d.padding = convkit::Padding::symmetric({pad});
+  d.dilation = {dilation};
   return ConvProblem(d);
 }
 
@@ -147,8 +148,10 @@ TEST(Winograd, BitwiseIdenticalForAnyThreadCount) {
   ckt::ThreadCountGuard guard;
   std::mt19937_64 rng(6);
   // 256 tiles over 256 channels: filters transformed once and shared at 1-3 threads, by each
-  // work item at 7 (few blocks per thread); and a small problem that splits output channels.
-  for (const ConvProblem& p : {problem(1, 256, 20, 64, 64), problem(2, 24, 40, 9, 11)}) {
+  // work item at 7 (few blocks per thread); a small problem that splits output channels; a
+  // dilated one (4 phases as images).
+  for (const ConvProblem& p : {problem(1, 256, 20, 64, 64), problem(2, 24, 40, 9, 11),
+                               problem(1, 48, 20, 30, 27, 2, 2)}) {
     const ConvPlan plan(p, Direction::forward, PlanOptions{"winograd"});
     Data d = random_data(p, rng);
     convkit::set_num_threads(1);

@@ -481,8 +481,9 @@ def test_forward_and_backward_vs_torch(nd, make_rng, case_counts):
 
 @pytest.mark.parametrize("isa", ["", "avx2", "generic"])
 def test_winograd_vs_torch(isa, make_rng, case_counts, monkeypatch):
-    """Winograd F(4x4, 3x3) on random problems it takes (float32, 3x3, stride 1): every padding
-    mode and pad, 'same'/'valid', both layouts, strided views, bias and ReLU, channel counts
+    """Winograd F(4x4, 3x3) on random problems it takes (float32, 3x3, stride 1, dilation run as
+    dense phases): every padding mode and pad, 'same'/'valid', both layouts, strided views, bias
+    and ReLU, channel counts
     around the vector widths, images from 1x1, on every ISA path; within its documented bound,
     and on random data close to direct summation's accuracy (about 25 ulp of max|x|*sum|w_k|).
     With direct_summation_only=True, auto never chooses it."""
@@ -511,10 +512,13 @@ def test_winograd_vs_torch(isa, make_rng, case_counts, monkeypatch):
             pairs, padding = [(1, 1), (1, 1)], "same"
         else:
             pairs, padding = [(0, 0), (0, 0)], "valid"
-        if any(size + b + a < 3 for size, (b, a) in zip((h, w_), pairs)):
+        dil = [int(v) for v in rng.integers(1, 4, 2)] if rng.random() < 0.3 else [1, 1]
+        if dil != [1, 1] and pkind == "same":
             pairs, padding = [(1, 1), (1, 1)], 1
-            if h + 2 < 3 or w_ + 2 < 3:
-                pairs, padding = [(2, 2), (2, 2)], 2
+        if any(size + b + a < 2 * d + 1 for size, (b, a), d in zip((h, w_), pairs, dil)):
+            pairs = [(2 * d, 2 * d) for d in dil]  # fits any size
+            padding = pairs
+            mode = "zeros"
         x = rng.standard_normal((n, c, h, w_)).astype(np.float32)
         wt = rng.standard_normal((k, c, 3, 3)).astype(np.float32)
         b = rng.standard_normal(k).astype(np.float32) if rng.random() < 0.5 else None
@@ -525,11 +529,11 @@ def test_winograd_vs_torch(isa, make_rng, case_counts, monkeypatch):
             big = np.zeros(xin.shape[:-1] + (2 * xin.shape[-1],), np.float32)
             big[..., ::2] = xin
             xin = big[..., ::2]
-        y_ref = oracle_conv(2, x, wt, b, [1, 1], pairs, [1, 1], 1, mode)
+        y_ref = oracle_conv(2, x, wt, b, [1, 1], pairs, dil, 1, mode)
         if relu:
             y_ref = np.maximum(y_ref, 0)
         where = f"case {idx}: x{x.shape} w{wt.shape} pad {padding} {mode} {layout} relu={relu}"
-        common = dict(padding=padding, padding_mode=mode, layout=layout,
+        common = dict(padding=padding, padding_mode=mode, layout=layout, dilation=tuple(dil),
                       activation="relu" if relu else None)
         try:
             y = ck.conv2d(xin, wt, b, algorithm="winograd", **common)
@@ -547,12 +551,13 @@ def test_winograd_vs_torch(isa, make_rng, case_counts, monkeypatch):
         # direct summation only: auto never picks it (the exact-summation result)
         exact = ck.conv2d(xin, wt, b, direct_summation_only=True, **common)
         chosen = ck.explain(xin, wt, padding=padding, padding_mode=mode, layout=layout,
+                            dilation=tuple(dil),
                             direct_summation_only=True).split("chose '")[1].split("'")[0]
         if ck.algorithm_is_approximate(chosen):
             failures.append(f"{where}: direct_summation_only chose {chosen}")
         msg = compare("direct_summation_only", to_first(exact) if layout == "NHWC" else exact,
                       y_ref, oracle_conv(2, np.abs(x), np.abs(wt), None if b is None else np.abs(b),
-                                         [1, 1], pairs, [1, 1], 1, mode), np.float32)
+                                         [1, 1], pairs, dil, 1, mode), np.float32)
         if msg:
             failures.append(f"{where}: {msg}")
     case_counts[f"conv2d winograd (CONVKIT_MAX_ISA={isa or 'none'})"] = ran
