@@ -205,7 +205,7 @@ _GRADS = ("x", "weight", "bias")
 
 
 def _backward(nd, grad_output, x, weight, stride, padding, dilation, groups, padding_mode,
-              layout, compute, algorithm):
+              layout, compute, algorithm, direct_summation_only=False):
     if isinstance(compute, str):
         compute = (compute,)
     compute = tuple(compute)
@@ -219,7 +219,8 @@ def _backward(nd, grad_output, x, weight, stride, padding, dilation, groups, pad
                                   _ints(dilation, "dilation"), _int(groups, "groups"),
                                   _str(padding_mode, "padding_mode"), _layout(layout, nd),
                                   "x" in compute, "weight" in compute, "bias" in compute,
-                                  _str(algorithm, "algorithm"))
+                                  _str(algorithm, "algorithm"),
+                                  _bool(direct_summation_only, "direct_summation_only"))
 
 
 _BACKWARD_DOC = """Gradients of conv{nd}d: (grad_x, grad_weight, grad_bias).
@@ -228,25 +229,31 @@ _BACKWARD_DOC = """Gradients of conv{nd}d: (grad_x, grad_weight, grad_bias).
     x, weight and the convolution parameters: as given to conv{nd}d (the notebook's cache).
     compute: which gradients to compute, a subset of ("x", "weight", "bias"); the others are
         returned as None.
+    algorithm: "auto" or the name of an algorithm (see convkit.algorithms()).
+    direct_summation_only: when True, "auto" never picks an approximate algorithm (Winograd
+        serves grad_x of 3x3 stride-1 float32 layers otherwise; see algorithm_is_approximate).
     """
 
 
 def conv1d_backward(grad_output, x, weight, stride=1, padding=0, dilation=1, groups=1,
-                    padding_mode="zeros", layout="NCW", compute=_GRADS, algorithm="auto"):
+                    padding_mode="zeros", layout="NCW", compute=_GRADS, algorithm="auto",
+                    direct_summation_only=False):
     return _backward(1, grad_output, x, weight, stride, padding, dilation, groups, padding_mode,
-                     layout, compute, algorithm)
+                     layout, compute, algorithm, direct_summation_only)
 
 
 def conv2d_backward(grad_output, x, weight, stride=1, padding=0, dilation=1, groups=1,
-                    padding_mode="zeros", layout="NCHW", compute=_GRADS, algorithm="auto"):
+                    padding_mode="zeros", layout="NCHW", compute=_GRADS, algorithm="auto",
+                    direct_summation_only=False):
     return _backward(2, grad_output, x, weight, stride, padding, dilation, groups, padding_mode,
-                     layout, compute, algorithm)
+                     layout, compute, algorithm, direct_summation_only)
 
 
 def conv3d_backward(grad_output, x, weight, stride=1, padding=0, dilation=1, groups=1,
-                    padding_mode="zeros", layout="NCDHW", compute=_GRADS, algorithm="auto"):
+                    padding_mode="zeros", layout="NCDHW", compute=_GRADS, algorithm="auto",
+                    direct_summation_only=False):
     return _backward(3, grad_output, x, weight, stride, padding, dilation, groups, padding_mode,
-                     layout, compute, algorithm)
+                     layout, compute, algorithm, direct_summation_only)
 
 
 for _nd, _f in ((1, conv1d_backward), (2, conv2d_backward), (3, conv3d_backward)):
@@ -254,7 +261,7 @@ for _nd, _f in ((1, conv1d_backward), (2, conv2d_backward), (3, conv3d_backward)
 
 
 def _transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dilation, layout,
-               algorithm, out):
+               algorithm, out, direct_summation_only=False):
     a = _prepare({"x": x, "weight": weight, "bias": bias})
     kind, pairs = _padding(padding)
     if kind != "explicit":
@@ -263,7 +270,8 @@ def _transpose(nd, x, weight, bias, stride, padding, output_padding, groups, dil
     return _convkit.conv_transpose(nd, a["x"], a["weight"], a["bias"], _ints(stride, "stride"),
                                    pairs, _ints(output_padding, "output_padding"),
                                    _int(groups, "groups"), _ints(dilation, "dilation"),
-                                   _layout(layout, nd), _str(algorithm, "algorithm"), _out(out))
+                                   _layout(layout, nd), _str(algorithm, "algorithm"), _out(out),
+                                   _bool(direct_summation_only, "direct_summation_only"))
 
 
 _TRANSPOSE_DOC = """{nd}-D transposed convolution (PyTorch's conv_transpose{nd}d).
@@ -276,25 +284,30 @@ _TRANSPOSE_DOC = """{nd}-D transposed convolution (PyTorch's conv_transpose{nd}d
         maps to the same input size.
     The result size is (in − 1)·stride − pad_before − pad_after + dilation·(k − 1) +
     output_padding + 1 per dimension.
+    direct_summation_only: when True, "auto" never picks an approximate algorithm (Winograd
+        serves 3x3 stride-1 float32 layers otherwise; see algorithm_is_approximate).
     """
 
 
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, layout="NCW", algorithm="auto", out=None):
+                     dilation=1, layout="NCW", algorithm="auto", out=None,
+                     direct_summation_only=False):
     return _transpose(1, x, weight, bias, stride, padding, output_padding, groups, dilation,
-                      layout, algorithm, out)
+                      layout, algorithm, out, direct_summation_only)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, layout="NCHW", algorithm="auto", out=None):
+                     dilation=1, layout="NCHW", algorithm="auto", out=None,
+                     direct_summation_only=False):
     return _transpose(2, x, weight, bias, stride, padding, output_padding, groups, dilation,
-                      layout, algorithm, out)
+                      layout, algorithm, out, direct_summation_only)
 
 
 def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1, layout="NCDHW", algorithm="auto", out=None):
+                     dilation=1, layout="NCDHW", algorithm="auto", out=None,
+                     direct_summation_only=False):
     return _transpose(3, x, weight, bias, stride, padding, output_padding, groups, dilation,
-                      layout, algorithm, out)
+                      layout, algorithm, out, direct_summation_only)
 
 
 for _nd, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):

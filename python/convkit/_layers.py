@@ -77,7 +77,7 @@ class _ConvNd:
         compute = ("x", "weight", "bias") if self.bias is not None else ("x", "weight")
         gx, gw, gb = _backward(self._nd, grad_output, x, w, kw["stride"], kw["padding"],
                                kw["dilation"], kw["groups"], kw["padding_mode"], kw["layout"],
-                               compute, "auto")
+                               compute, "auto", self.direct_summation_only)
         self.grad_weight, self.grad_bias = gw, gb
         return gx
 

@@ -138,12 +138,13 @@ py::tuple conv_backward(int nd, const py::array& dy, const py::array& x, const p
                         const Pairs& pads, const std::vector<std::int64_t>& dilation,
                         std::int64_t groups, const std::string& padding_mode,
                         const std::string& layout, bool want_x, bool want_w, bool want_b,
-                        const std::string& algorithm) {
+                        const std::string& algorithm, bool direct_summation_only) {
   const DType t = dtype_of_array(x, "x");
   const ConvDesc d = forward_desc(nd, x, w, t, stride, pad_kind, pads, dilation, groups,
                                   padding_mode, layout);
   const convkit::ConvProblem p(d);
-  const convkit::PlanOptions opts{algorithm};
+  convkit::PlanOptions opts{algorithm};
+  opts.direct_summation_only = direct_summation_only;
   const TensorView dyv = view_of(dy, "grad_output"), xv = view_of(x, "x"),
                    wv = view_of(w, "weight");
   py::object gx = py::none(), gw = py::none(), gb = py::none();
@@ -176,7 +177,8 @@ py::array conv_transpose(int nd, const py::array& x, const py::array& w,
                          const std::vector<std::int64_t>& stride, const Pairs& pads,
                          const std::vector<std::int64_t>& output_padding, std::int64_t groups,
                          const std::vector<std::int64_t>& dilation, const std::string& layout,
-                         const std::string& algorithm, std::optional<py::array> out) {
+                         const std::string& algorithm, std::optional<py::array> out,
+                         bool direct_summation_only) {
   const DType t = dtype_of_array(x, "x");
   convkit::ConvTransposeDesc d;
   d.spatial_dims = nd;
@@ -208,7 +210,9 @@ py::array conv_transpose(int nd, const py::array& x, const py::array& w,
   if (bias) bv = view_of(*bias, "bias");
   {
     py::gil_scoped_release release;
-    convkit::conv_transpose(d, xv, wv, bv ? &*bv : nullptr, yv, {algorithm});
+    convkit::PlanOptions opts{algorithm};
+    opts.direct_summation_only = direct_summation_only;
+    convkit::conv_transpose(d, xv, wv, bv ? &*bv : nullptr, yv, opts);
   }
   return y;
 }

@@ -31,6 +31,8 @@
 
 #include "algos/algorithm.hpp"
 #include "algos/direct_conv.hpp"
+#include "algos/direct_conv_backward_data.hpp"
+#include "algos/phased_bwd_data.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "algos/winograd_conv.hpp"
 #include "core/arena.hpp"
@@ -70,8 +72,6 @@ struct State {
   std::vector<std::vector<std::int64_t>> col_src;
   bool zero_pad;  // zeros padding, no dilation: columns [lo, hi) are one input run
   std::int64_t lo, hi;
-  const Algorithm* fallback;
-  std::shared_ptr<void> fallback_state;
 };
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
@@ -199,6 +199,18 @@ bool transform_filter_block(const ConvProblem& p, const State& st, const View5& 
       finite = k.filter_block(w.at<const float>(kb * L, c, 0, 0, 0), w.stride[0], rows,
                               Ukb + c * mr, plane, group) &&
                finite;
+  // Taps consecutive in memory (forward or reversed, as in backward-data's flipped view):
+  // each filter's 9 taps loaded as a row, the rows transposed.
+  const bool forward_taps = sw == 1 && sh == 3, reversed_taps = sw == -1 && sh == -3;
+  if (forward_taps || reversed_taps) {
+    const float* taps[16];
+    for (; c < C; ++c) {
+      for (std::int64_t j = 0; j < L; ++j)
+        taps[j] = j < rows ? w.at<const float>(kb * L + j, c, 0, 0, 0) - (reversed_taps ? 8 : 0)
+                           : nullptr;
+      finite = k.filter_rows(taps, reversed_taps, Ukb + c * mr, plane, group) && finite;
+    }
+  }
   alignas(64) float g[9 * 16];
   for (; c < C; ++c) {
     for (std::int64_t j = 0; j < L; ++j)
@@ -448,22 +460,77 @@ bool input_finite(const ConvProblem& p, const View5& x) {
   return finite;
 }
 
+// Backward-data of a stride-1 convolution is the forward convolution of dy with the filters
+// transposed (K ↔ C) and flipped, padded by (dilation·2 − pad) on each side: `forward_of`
+// gives that problem (null when a pad would be negative), `flipped` the weight view.
+std::shared_ptr<ConvProblem> forward_of_backward_data(const ConvProblem& p) {
+  auto q = std::make_shared<ConvProblem>(p);
+  q->in_channels = p.out_channels;
+  q->out_channels = p.in_channels;
+  for (int j = 1; j < 3; ++j) {
+    q->in[j] = p.out[j];
+    q->out[j] = p.in[j];
+    q->pad_before[j] = 2 * p.dilation[j] - p.pad_before[j];
+    q->pad_after[j] = 2 * p.dilation[j] - p.pad_after[j];
+    if (q->pad_before[j] < 0 || q->pad_after[j] < 0) return nullptr;
+  }
+  return q;
+}
+
+View5 flipped(const View5& w) {
+  View5 f = w;
+  f.base = reinterpret_cast<char*>(w.at<float>(0, 0, 0, 2, 2));
+  f.size[0] = w.size[1];
+  f.size[1] = w.size[0];
+  f.stride[0] = w.stride[1];
+  f.stride[1] = w.stride[0];
+  f.stride[3] = -w.stride[3];
+  f.stride[4] = -w.stride[4];
+  return f;
+}
+
+// The plan's state: the forward problem run (backward-data: its flipped twin) and the
+// algorithm that takes over on NaN/Inf or overflow.
+struct Prepared {
+  std::shared_ptr<ConvProblem> fwd;  // null: the problem itself (forward)
+  State st;
+  const Algorithm* fallback;
+  std::shared_ptr<void> fallback_state;
+};
+
+const Algorithm& fallback_for(const ConvProblem& p, Direction d) {
+  const Algorithm& first =
+      d == Direction::forward ? direct_conv_algorithm() : phased_bwd_data_algorithm();
+  if (first.declines(p, d).empty()) return first;
+  if (d == Direction::backward_data && direct_conv_backward_data_algorithm().declines(p, d).empty())
+    return direct_conv_backward_data_algorithm();
+  return reference_algorithm();
+}
+
 class WinogradConv final : public Algorithm {
  public:
   const char* name() const override { return "winograd"; }
   bool approximate() const override { return true; }
 
   std::string declines(const ConvProblem& p, Direction d) const override {
-    if (d != Direction::forward) return "forward only";
+    if (d != Direction::forward && d != Direction::backward_data)
+      return "forward and backward-data only";
     if (p.dtype != DType::f32) return "float32 only";
     if (p.spatial_dims != 2) return "2-D convolutions only";
     if (p.kernel[1] != 3 || p.kernel[2] != 3) return "3x3 kernels only";
     if (p.stride[1] != 1 || p.stride[2] != 1) return "stride 1 only";
     if (p.groups != 1) return "ungrouped convolutions only";
+    if (d == Direction::backward_data) {
+      if (p.padding_mode != PaddingMode::zeros)
+        return "backward-data with zero padding only (other modes fold gradients back)";
+      if (!forward_of_backward_data(p)) return "backward-data with pads up to 2·dilation only";
+    }
     return {};
   }
 
-  std::string not_preferred(const ConvProblem& p, Direction) const override {
+  std::string not_preferred(const ConvProblem& problem, Direction d) const override {
+    const auto fwd = d == Direction::backward_data ? forward_of_backward_data(problem) : nullptr;
+    const ConvProblem& p = fwd ? *fwd : problem;
     // Estimated times (ns, one thread), each term measured on this project's Zen 5 machine:
     // GEMM 0.4 ns per (k, c) pair and column (36 multiply-adds at ~90-108 G/s, columns are
     // slots rounded up to whole vectors per block), 3.5 ns per pair per filter transform,
@@ -498,35 +565,52 @@ class WinogradConv final : public Algorithm {
   }
 
   std::shared_ptr<void> prepare(const ConvProblem& p, Direction d) const override {
-    auto st = std::make_shared<State>(make_state(p));
-    const Algorithm& direct = direct_conv_algorithm();
-    st->fallback = direct.declines(p, d).empty() ? &direct : &reference_algorithm();
-    st->fallback_state = st->fallback->prepare(p, d);
-    return st;
+    auto pr = std::make_shared<Prepared>();
+    if (d == Direction::backward_data) pr->fwd = forward_of_backward_data(p);
+    pr->st = make_state(pr->fwd ? *pr->fwd : p);
+    pr->fallback = &fallback_for(p, d);
+    pr->fallback_state = pr->fallback->prepare(p, d);
+    return pr;
   }
 
-  std::string describe(const ConvProblem& p, Direction, const void* state) const override {
-    const State& st = *static_cast<const State*>(state);
-    return describe_kernel(st.kern->name, st.isa) + "; F(4x4,3x3), " + std::to_string(st.T) +
-           " tiles in blocks of up to " + std::to_string(st.tb_max) +
-           "; transformed filters " + std::to_string(filter_floats(p, st) * sizeof(float)) +
-           " bytes per call; NaN/Inf in x or w, or an overflow, runs '" + st.fallback->name() +
-           "' instead";
+  std::string describe(const ConvProblem& p, Direction d, const void* state) const override {
+    const Prepared& pr = *static_cast<const Prepared*>(state);
+    const ConvProblem& q = pr.fwd ? *pr.fwd : p;
+    return describe_kernel(pr.st.kern->name, pr.st.isa) + "; F(4x4,3x3), " +
+           std::to_string(pr.st.T) + " tiles in blocks of up to " + std::to_string(pr.st.tb_max) +
+           (pr.st.dh * pr.st.dw > 1 ? " (dilation: one image per phase)" : "") +
+           "; transformed filters " + std::to_string(filter_floats(q, pr.st) * sizeof(float)) +
+           " bytes per call" +
+           (d == Direction::backward_data
+                ? "; backward-data as the forward convolution of dy with the flipped, transposed "
+                  "filters"
+                : "") +
+           "; NaN/Inf in the inputs, or an overflow, runs '" + pr.fallback->name() + "' instead";
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction d) const override {
-    const State st = make_state(p);
-    const Algorithm& direct = direct_conv_algorithm();
-    const Algorithm& fb = direct.declines(p, d).empty() ? direct : reference_algorithm();
-    return std::max((worker_floats(p, st) + filter_floats(p, st)) * sizeof(float),
-                    fb.workspace_bytes_per_thread(p, d));
+    const auto fwd = d == Direction::backward_data ? forward_of_backward_data(p) : nullptr;
+    const ConvProblem& q = fwd ? *fwd : p;
+    const State st = make_state(q);
+    return std::max((worker_floats(q, st) + filter_floats(q, st)) * sizeof(float),
+                    fallback_for(p, d).workspace_bytes_per_thread(p, d));
   }
 
-  void execute(const ConvProblem& p, Direction d, const void* state,
-               const ConvArgs& a) const override {
-    const State& st = *static_cast<const State*>(state);
+  void execute(const ConvProblem& problem, Direction d, const void* state,
+               const ConvArgs& args) const override {
+    const Prepared& pr = *static_cast<const Prepared*>(state);
+    const State& st = pr.st;
     note_isa_run(st.isa);
     if (st.T == 0) return;  // an empty batch
+    // Backward-data: dy is the input, dx the output, the weights a flipped, transposed view.
+    ConvArgs a = args;
+    if (d == Direction::backward_data) {
+      a.x = args.y;
+      a.y = args.dx;
+      a.w = flipped(args.w);
+      a.relu = false;
+    }
+    const ConvProblem& p = pr.fwd ? *pr.fwd : problem;
     const WinoKernels& k = *st.kern;
     const Blocking bl = blocking(st, current_num_threads());
     const std::int64_t kblocks = st.Kp / k.lanes, nb = bl.nb, tb = bl.tb, ksplit = bl.ksplit;
@@ -554,7 +638,7 @@ class WinogradConv final : public Algorithm {
       });
       ok = fine;
     }
-    if (!ok) st.fallback->execute(p, d, st.fallback_state.get(), a);
+    if (!ok) pr.fallback->execute(problem, d, pr.fallback_state.get(), args);
   }
 };
 

@@ -184,6 +184,33 @@ TEST(WinogradKernels, FilterTransformsMatchFormula) {
   }
 }
 
+TEST(WinogradKernels, FilterRowsMatchFormulaForwardAndReversed) {
+  for (auto isa : ckt::isas_on_this_cpu()) {
+    const WinoKernels& k = convkit::detail::wino_kernels(isa);
+    const int L = k.lanes, mr = k.mr, groups = L / mr;
+    std::mt19937_64 rng(15);
+    const i64 plane = mr + 3, group = 36 * plane + 5;
+    const auto w = random_floats(static_cast<std::size_t>(L * 11), rng);  // filter j at 11·j
+    for (bool reversed : {false, true}) {
+      const float* taps[16];
+      for (int j = 0; j < L; ++j) taps[j] = j % 5 == 4 ? nullptr : w.data() + 11 * j;
+      std::vector<float> u(static_cast<std::size_t>(groups * group), -3.0f);
+      EXPECT_TRUE(k.filter_rows(taps, reversed, u.data(), plane, group));
+      for (int j = 0; j < L; ++j) {
+        float g[9] = {};
+        for (int t = 0; t < 9 && taps[j]; ++t) g[t] = taps[j][reversed ? 8 - t : t];
+        for (int e = 0; e < 36; ++e)
+          EXPECT_NEAR(u[(j / mr) * group + e * plane + j % mr], filter_formula(g, e, 1), 1e-6)
+              << isa_str(isa) << (reversed ? " reversed" : "") << " filter " << j;
+      }
+      std::vector<float> wn = w;
+      wn[11 * (L - 1) + 4] = std::numeric_limits<float>::infinity();
+      for (int j = 0; j < L; ++j) taps[j] = wn.data() + 11 * j;
+      EXPECT_FALSE(k.filter_rows(taps, reversed, u.data(), plane, group)) << isa_str(isa);
+    }
+  }
+}
+
 TEST(WinogradKernels, GemmTilesMatchTripleLoop) {
   for (auto isa : ckt::isas_on_this_cpu()) {
     const WinoKernels& k = convkit::detail::wino_kernels(isa);

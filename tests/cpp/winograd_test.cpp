@@ -200,4 +200,60 @@ TEST(Winograd, NonFiniteInputsAndOverflowGiveDirectResults) {
   }
 }
 
+// Backward-data runs as the forward convolution of dy with the flipped, transposed filters:
+// within the bound (summing over K), bitwise identical for any thread count, chosen by auto
+// for a large layer unless direct summation only, and exactly phased_bwd_data's result when dy
+// holds NaN/Inf.
+TEST(Winograd, BackwardData) {
+  ckt::ThreadCountGuard guard;
+  const double eps = std::ldexp(1.0, -24);
+  std::mt19937_64 rng(8);
+  for (const ConvProblem& p : {problem(2, 40, 24, 20, 18), problem(1, 17, 33, 13, 30, 0),
+                               problem(1, 24, 20, 21, 19, 3, 2), problem(1, 9, 7, 5, 6, 2)}) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    std::vector<float> dy(static_cast<std::size_t>(p.batch * p.out_channels * p.out_spatial()));
+    std::vector<float> w(static_cast<std::size_t>(p.out_channels * p.in_channels * 9));
+    for (float& v : dy) v = u(rng);
+    for (float& v : w) v = u(rng);
+    const std::size_t nx = static_cast<std::size_t>(p.batch * p.in_channels * p.in_spatial());
+    auto run_bd = [&](const char* algo, std::vector<float>& dx) {
+      dx.assign(nx, -1.0f);
+      ConvPlan(p, Direction::backward_data, PlanOptions{algo})
+          .backward_data(TensorView::contiguous(dy.data(), p.output_shape()),
+                         TensorView::contiguous(w.data(), p.weight_shape()),
+                         TensorView::contiguous(dx.data(), p.input_shape()));
+    };
+    std::vector<float> got, want;
+    convkit::set_num_threads(1);
+    run_bd("winograd", got);
+    run_bd("reference", want);
+    const double tol = eps * 2304.0 * static_cast<double>(p.out_channels + 32);
+    for (std::size_t i = 0; i < nx; ++i)
+      ASSERT_LE(std::fabs(got[i] - want[i]), tol) << p.to_string() << " element " << i;
+    for (int t : {2, 3}) {
+      convkit::set_num_threads(t);
+      std::vector<float> again;
+      run_bd("winograd", again);
+      EXPECT_EQ(std::memcmp(again.data(), got.data(), nx * sizeof(float)), 0) << t << " threads";
+    }
+    // NaN in dy: the direct backward-data result, exactly.
+    dy[dy.size() / 3] = std::numeric_limits<float>::quiet_NaN();
+    run_bd("winograd", got);
+    run_bd("phased_bwd_data", want);
+    for (std::size_t i = 0; i < nx; ++i)
+      ASSERT_TRUE(std::isnan(want[i]) ? std::isnan(got[i]) : got[i] == want[i]) << i;
+  }
+  const ConvProblem big = problem(1, 64, 64, 56, 56);
+  EXPECT_EQ(ConvPlan(big, Direction::backward_data).algorithm_name(), "winograd");
+  PlanOptions exact;
+  exact.direct_summation_only = true;
+  EXPECT_NE(ConvPlan(big, Direction::backward_data, exact).algorithm_name(), "winograd");
+  // Pads beyond 2·dilation (dy would be cropped), other padding modes, other directions: no.
+  EXPECT_THROW(ConvPlan(problem(1, 8, 8, 9, 9, 3), Direction::backward_data,
+                        PlanOptions{"winograd"}),
+               convkit::UnsupportedError);
+  EXPECT_THROW(ConvPlan(big, Direction::backward_weights, PlanOptions{"winograd"}),
+               convkit::UnsupportedError);
+}
+
 }  // namespace

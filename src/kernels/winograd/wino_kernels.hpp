@@ -20,6 +20,9 @@
 //   filter_block  the same for lanes channels at once of dense filters (channel c, tap t of
 //           filter j at w[j·kstride + 9c + t], rows ≤ lanes filters, the rest zero); channel
 //           c's values go mr floats further than channel c − 1's
+//   filter_rows  lanes filters of one channel, each filter's 9 taps consecutive in memory
+//           (taps[j] its lowest address, null for a zero filter; `reversed`: stored in
+//           reverse, a flipped filter as backward-data reads it); stored as `filter` does
 //   gemm    c[i][0 .. nv·lanes) = Σ_k a[k·mr + i] · b[k·ldb + 0 .. nv·lanes), i < mr: mr output
 //           channels (a: transformed filters, packed) × nv vectors of tiles (b: transformed
 //           input rows of one element e), c overwritten (one pass over all input channels);
@@ -51,6 +54,8 @@ struct WinoKernels {
   bool (*filter)(const float* g, float* u, std::int64_t plane, std::int64_t group);
   bool (*filter_block)(const float* w, std::int64_t kstride, int rows, float* u,
                        std::int64_t plane, std::int64_t group);
+  bool (*filter_rows)(const float* const* taps, bool reversed, float* u, std::int64_t plane,
+                      std::int64_t group);
   WinoGemm gemm[kWinoMaxNv];  // [v − 1]: v vectors of tiles, one k-group
   WinoGemm gemm2;             // one vector of tiles, two k-groups
 };
