@@ -101,7 +101,8 @@ std::size_t worker_floats(const ConvProblem& p, const State& st) {
   const std::int64_t L = st.kern->lanes;
   return static_cast<std::size_t>(
       kElems * (plane_stride(p.in_channels * ldv) + plane_stride(L * ldv)) + 8 * st.width +
-      16 * L + L / st.kern->mr * kElems * plane_stride(p.in_channels * st.kern->mr));
+      16 * L + L / st.kern->mr * kElems * plane_stride(p.in_channels * st.kern->mr) +
+      6 * p.in_channels * st.width + 16 * L * L);
 }
 
 std::size_t filter_floats(const ConvProblem& p, const State& st) {
@@ -277,6 +278,43 @@ void build_line(const ConvProblem& p, const State& st, const View5& x, const Ima
   }
 }
 
+// Channels-last input (channels contiguous): the lines of every channel for input row ih of
+// image im at once, channel c's at dst + c·cstride, through L×L transposes of the row's
+// (column × channel) blocks; zeros from `used` up to `fill`. Channels past the last whole
+// vector are gathered one by one.
+void build_lines_channels_last(const ConvProblem& p, const State& st, const View5& x,
+                               const Image& im, std::int64_t ih, float* dst,
+                               std::int64_t cstride, std::int64_t fill) {
+  const WinoKernels& k = *st.kern;
+  const std::int64_t C = p.in_channels, L = k.lanes, used = 4 * st.Qt + 2;
+  if (ih < 0) {
+    for (std::int64_t c = 0; c < C; ++c)
+      std::memset(dst + c * cstride, 0, sizeof(float) * static_cast<std::size_t>(fill));
+    return;
+  }
+  const std::vector<std::int64_t>& col_src = st.col_src[im.b];
+  const std::int64_t cvec = C / L * L;
+  const float* src[16];
+  for (std::int64_t j0 = 0; j0 < used; j0 += L) {
+    for (std::int64_t j = 0; j < L; ++j) {
+      const std::int64_t s = j0 + j < used ? col_src[j0 + j] : -1;
+      src[j] = s < 0 ? nullptr : x.at<const float>(im.n, 0, 0, ih, s);
+    }
+    for (std::int64_t c0 = 0; c0 < cvec; c0 += L) {
+      k.transpose(src, dst + c0 * cstride + j0, cstride);
+      for (const float*& q : src)
+        if (q) q += L;
+    }
+    for (std::int64_t c = cvec; c < C; ++c)
+      for (std::int64_t j = 0; j < L && j0 + j < used; ++j) {
+        const std::int64_t s = col_src[j0 + j];
+        dst[c * cstride + j0 + j] = s < 0 ? 0.0f : *x.at<const float>(im.n, c, 0, ih, s);
+      }
+  }
+  for (std::int64_t c = 0; c < C; ++c)
+    std::memset(dst + c * cstride + used, 0, sizeof(float) * static_cast<std::size_t>(fill - used));
+}
+
 // Step 2 for one work item: slots [t0, t1) and filter blocks [kb0, kb1). With U null the
 // item transforms each filter block itself, into its own buffer (the filters are then read
 // from memory once per block of tiles, never stored whole). False when an output overflowed
@@ -295,13 +333,46 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
   float* lines = M + kElems * mplane;  // 8 lines: padded input row ph lives in slot ph mod 8
   float* tmp = lines + 8 * st.width;
   float* Uown = tmp + 16 * L;
+  // Channels-last input: every channel's six lines of a tile row (or packed group) at once.
+  float* lines_cl = Uown + groups * ugroup;
+  // Channels-last output: a filter block's tile row of outputs, channel by channel.
+  float* out_cl = lines_cl + 6 * C * st.width;
   const std::int64_t per_image = st.Pt * st.Qt;  // tiles (not packed: slots are tiles)
 
   // Transformed inputs, channel by channel, tile row by tile row. Consecutive tile rows share
   // two input rows, which stay in their line slots. Packed: a group of tile rows per vector,
   // their lines side by side.
   const std::int64_t per_image_slots = st.Pt * st.Qp;
-  if (st.pack) {
+  const bool x_channels_last = a.x.stride[1] == 1 && C >= L;
+  if (x_channels_last) {
+    const std::int64_t cstride = 6 * st.width;
+    for (std::int64_t t = t0; t < t1;) {
+      const std::int64_t m = t / per_image_slots, r = t % per_image_slots;
+      const Image im = image(st, m);
+      const std::int64_t ti = r / st.Qp, tj = st.pack ? 0 : r % st.Qp;
+      const std::int64_t group_rows =
+          st.pack ? std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp}) : 1;
+      const std::int64_t run = st.pack ? group_rows * st.Qp : std::min(st.Qt - tj, t1 - t);
+      for (int row = 0; row < 6; ++row)
+        for (std::int64_t u = 0; u < group_rows; ++u) {
+          const std::int64_t at = 4 * st.Qp * u;
+          build_lines_channels_last(p, st, a.x, im, tile_input_row(p, st, im, ti + u, row),
+                                    lines_cl + row * st.width + at, cstride,
+                                    u + 1 < group_rows ? 4 * st.Qp : st.width - at);
+        }
+      for (std::int64_t c = 0; c < C; ++c) {
+        const float* rows[6];
+        for (int row = 0; row < 6; ++row)
+          rows[row] = lines_cl + c * cstride + row * st.width + 4 * tj;
+        for (std::int64_t s = 0; s < (st.pack ? 1 : run); s += L) {
+          k.input(rows, V + c * ldv + (t - t0 + s), vplane);
+          for (const float*& rp : rows) rp += 4 * L;
+        }
+      }
+      t += run;
+    }
+  }
+  if (st.pack && !x_channels_last) {
     for (std::int64_t c = 0; c < C; ++c)
       for (std::int64_t t = t0; t < t1;) {
         const Image im = image(st, t / per_image_slots);
@@ -321,7 +392,7 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
         t += group_rows * st.Qp;
       }
   }
-  for (std::int64_t c = 0; c < C && !st.pack; ++c) {
+  for (std::int64_t c = 0; c < C && !st.pack && !x_channels_last; ++c) {
     std::int64_t held[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     std::int64_t held_m = -1;
     for (std::int64_t t = t0; t < t1;) {
@@ -379,9 +450,53 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
         q += pair ? 2 : 1;
       }
     }
+    // Channels-last output with a whole vector of channels: the block's L channels of one
+    // segment into a buffer, then moved into y by transposes (L channels of L columns each).
+    const bool y_channels_last = a.y.stride[1] == 1 && (kb + 1) * L <= K;
+    for (std::int64_t t = t0; t < t1 && y_channels_last;) {
+      const std::int64_t m = t / per_image_slots, r = t % per_image_slots;
+      const Image im = image(st, m);
+      const std::int64_t ti = r / st.Qp, tj = st.pack ? 0 : r % st.Qp;
+      const std::int64_t group_rows =
+          st.pack ? std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp}) : 1;
+      const std::int64_t run = st.pack ? group_rows * st.Qp : std::min(st.Qt - tj, t1 - t);
+      const std::int64_t P = ceil_div(p.out[1] - im.a, st.dh), Q = ceil_div(p.out[2] - im.b, st.dw);
+      for (std::int64_t s = 0; s < (st.pack ? 1 : run); s += L) {
+        const std::int64_t cnt = st.pack ? run : std::min(L, run - s);
+        for (std::int64_t kk = 0; kk < L; ++kk) {
+          const float bias = a.bias ? *a.bias->at<const float>(kb * L + kk) : 0.0f;
+          finite = k.output(M + kk * ldv + (t - t0 + s), mplane, bias, a.relu,
+                            static_cast<int>(cnt), 4, static_cast<int>(4 * L),
+                            out_cl + kk * 16 * L, 4 * L) &&
+                   finite;
+        }
+        // Tile row u of the segment (one unless packed): its outputs start at column 4·Qp·u
+        // of the buffer (packed) or are the segment's 4·cnt columns from 4·(tj + s).
+        for (std::int64_t u = 0; u < group_rows; ++u) {
+          const std::int64_t ow0 = st.pack ? 0 : 4 * (tj + s);
+          const std::int64_t col0 = st.pack ? 4 * st.Qp * u : 0;
+          const std::int64_t cols = std::min(st.pack ? Q : 4 * cnt, Q - ow0);
+          for (std::int64_t i = 0; i < 4 && 4 * (ti + u) + i < P; ++i) {
+            float* yrow_p = a.y.at<float>(im.n, kb * L, 0, im.a + st.dh * (4 * (ti + u) + i),
+                                          im.b + st.dw * ow0);
+            const float* src[16];
+            std::int64_t j0 = 0;
+            for (; j0 + L <= cols; j0 += L) {
+              for (std::int64_t kk = 0; kk < L; ++kk)
+                src[kk] = out_cl + kk * 16 * L + i * 4 * L + col0 + j0;
+              k.transpose(src, yrow_p + j0 * ys, ys);
+            }
+            for (std::int64_t j = j0; j < cols; ++j)
+              for (std::int64_t kk = 0; kk < L; ++kk)
+                yrow_p[j * ys + kk] = out_cl[kk * 16 * L + i * 4 * L + col0 + j];
+          }
+        }
+      }
+      t += run;
+    }
     // Products back to outputs, with bias and ReLU, straight into y when its rows are
     // contiguous (the kernel clips rows and columns), else through a tile-row buffer.
-    for (std::int64_t kk = 0; kk < L && kb * L + kk < K; ++kk) {
+    for (std::int64_t kk = 0; kk < L && kb * L + kk < K && !y_channels_last; ++kk) {
       const std::int64_t ko = kb * L + kk;
       const float bias = a.bias ? *a.bias->at<const float>(ko) : 0.0f;
       for (std::int64_t t = t0; t < t1 && st.pack;) {  // a packed group of tile rows
@@ -433,11 +548,32 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
   return finite;
 }
 
-// Whether every element of x is finite (vectorised scans of its contiguous runs, in parallel).
+// Whether every element of x is finite: one vectorised scan when x is one dense block (any
+// order of dimensions: NCHW, NHWC), else scans of its contiguous runs, in parallel.
 bool input_finite(const ConvProblem& p, const View5& x) {
   const std::int64_t H = p.in[1], W = p.in[2];
-  const bool planes = x.stride[4] == 1 && (H == 1 || x.stride[3] == W);
   std::atomic<bool> finite{true};
+  // Dense block: the dimensions of size > 1, by stride, each stride the product of the
+  // sizes below it; then its lowest address and length.
+  std::int64_t dims[5] = {0, 1, 2, 3, 4};
+  std::sort(dims, dims + 5, [&](std::int64_t i, std::int64_t j) { return x.stride[i] < x.stride[j]; });
+  std::int64_t expect = 1;
+  bool dense = true;
+  for (std::int64_t i : dims) {
+    if (x.size[i] == 1) continue;
+    if (x.stride[i] != expect) dense = false;
+    expect *= x.size[i];
+  }
+  if (dense) {
+    const float* base = reinterpret_cast<const float*>(x.base);
+    constexpr std::int64_t kPiece = 1 << 16;
+    parallel_for(ceil_div(expect, kPiece), [&](std::int64_t b0, std::int64_t b1, int) {
+      const std::int64_t lo = b0 * kPiece, hi = std::min(expect, b1 * kPiece);
+      if (!all_finite(base + lo, hi - lo)) finite = false;
+    });
+    return finite;
+  }
+  const bool planes = x.stride[4] == 1 && (H == 1 || x.stride[3] == W);
   parallel_for(p.batch * p.in_channels, [&](std::int64_t b0, std::int64_t b1, int) {
     for (std::int64_t b = b0; b < b1 && finite; ++b) {
       const std::int64_t n = b / p.in_channels, c = b % p.in_channels;

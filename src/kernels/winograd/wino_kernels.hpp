@@ -58,6 +58,9 @@ struct WinoKernels {
                       std::int64_t group);
   WinoGemm gemm[kWinoMaxNv];  // [v − 1]: v vectors of tiles, one k-group
   WinoGemm gemm2;             // one vector of tiles, two k-groups
+  // dst[m·dst_stride + j] = src[j][m] for j, m < lanes (src[j] null: zeros): moves lanes
+  // channels of lanes columns between channels-last data and per-channel rows.
+  void (*transpose)(const float* const* src, float* dst, std::int64_t dst_stride);
 };
 
 extern const WinoKernels wino_kernels_generic;
