@@ -283,62 +283,70 @@ void build_line(const ConvProblem& p, const State& st, const View5& x, const Ima
 // (column × channel) blocks; zeros from `used` up to `fill`. Channels past the last whole
 // vector are gathered one by one.
 void build_lines_channels_last(const ConvProblem& p, const State& st, const View5& x,
-                               const Image& im, std::int64_t ih, float* dst,
-                               std::int64_t cstride, std::int64_t fill) {
+                               const Image& im, std::int64_t ih, std::int64_t c_lo,
+                               std::int64_t c_hi, float* dst, std::int64_t cstride,
+                               std::int64_t fill) {
   const WinoKernels& k = *st.kern;
-  const std::int64_t C = p.in_channels, L = k.lanes, used = 4 * st.Qt + 2;
+  const std::int64_t L = k.lanes, used = 4 * st.Qt + 2;
+  (void)p;
   if (ih < 0) {
-    for (std::int64_t c = 0; c < C; ++c)
+    for (std::int64_t c = c_lo; c < c_hi; ++c)
       std::memset(dst + c * cstride, 0, sizeof(float) * static_cast<std::size_t>(fill));
     return;
   }
   const std::vector<std::int64_t>& col_src = st.col_src[im.b];
-  const std::int64_t cvec = C / L * L;
+  const std::int64_t cvec = c_lo + (c_hi - c_lo) / L * L;
   const float* src[16];
   for (std::int64_t j0 = 0; j0 < used; j0 += L) {
     for (std::int64_t j = 0; j < L; ++j) {
       const std::int64_t s = j0 + j < used ? col_src[j0 + j] : -1;
-      src[j] = s < 0 ? nullptr : x.at<const float>(im.n, 0, 0, ih, s);
+      src[j] = s < 0 ? nullptr : x.at<const float>(im.n, c_lo, 0, ih, s);
     }
-    for (std::int64_t c0 = 0; c0 < cvec; c0 += L) {
+    for (std::int64_t c0 = c_lo; c0 < cvec; c0 += L) {
       k.transpose(src, dst + c0 * cstride + j0, cstride);
       for (const float*& q : src)
         if (q) q += L;
     }
-    for (std::int64_t c = cvec; c < C; ++c)
+    for (std::int64_t c = cvec; c < c_hi; ++c)
       for (std::int64_t j = 0; j < L && j0 + j < used; ++j) {
         const std::int64_t s = col_src[j0 + j];
         dst[c * cstride + j0 + j] = s < 0 ? 0.0f : *x.at<const float>(im.n, c, 0, ih, s);
       }
   }
-  for (std::int64_t c = 0; c < C; ++c)
+  for (std::int64_t c = c_lo; c < c_hi; ++c)
     std::memset(dst + c * cstride + used, 0, sizeof(float) * static_cast<std::size_t>(fill - used));
 }
 
-// Step 2 for one work item: slots [t0, t1) and filter blocks [kb0, kb1). With U null the
-// item transforms each filter block itself, into its own buffer (the filters are then read
-// from memory once per block of tiles, never stored whole). False when an output overflowed
-// or (own transforms) a weight is not finite.
-bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const float* U,
-              std::int64_t t0, std::int64_t t1, std::int64_t kb0, std::int64_t kb1,
-              std::int64_t ldv, float* scratch) {
-  const WinoKernels& k = *st.kern;
-  const std::int64_t L = k.lanes, mr = k.mr, nr = k.nv * L, groups = L / mr;
-  const std::int64_t C = p.in_channels, K = p.out_channels;
-  const std::int64_t nt = t1 - t0;
-  const std::int64_t vplane = plane_stride(C * ldv), mplane = plane_stride(L * ldv);
-  const std::int64_t uplane = filter_plane(p, st), ugroup = kElems * uplane;
-  float* V = scratch;
-  float* M = V + kElems * vplane;
-  float* lines = M + kElems * mplane;  // 8 lines: padded input row ph lives in slot ph mod 8
-  float* tmp = lines + 8 * st.width;
-  float* Uown = tmp + 16 * L;
-  // Channels-last input: every channel's six lines of a tile row (or packed group) at once.
-  float* lines_cl = Uown + groups * ugroup;
-  // Channels-last output: a filter block's tile row of outputs, channel by channel.
-  float* out_cl = lines_cl + 6 * C * st.width;
-  const std::int64_t per_image = st.Pt * st.Qt;  // tiles (not packed: slots are tiles)
+// Where one thread's scratch holds each buffer (V is elsewhere when shared by threads).
+struct Scratch {
+  float *V, *M, *lines, *tmp, *Uown, *lines_cl, *out_cl;
+};
 
+Scratch scratch_layout(const ConvProblem& p, const State& st, std::int64_t ldv, float* base) {
+  const std::int64_t L = st.kern->lanes, C = p.in_channels;
+  Scratch sc;
+  sc.V = base;
+  sc.M = sc.V + kElems * plane_stride(C * ldv);
+  sc.lines = sc.M + kElems * plane_stride(L * ldv);  // 8 lines: padded row ph in slot ph mod 8
+  sc.tmp = sc.lines + 8 * st.width;
+  sc.Uown = sc.tmp + 16 * L;
+  // Channels-last input: every channel's six lines of a tile row (or packed group) at once.
+  sc.lines_cl = sc.Uown + L / st.kern->mr * kElems * filter_plane(p, st);
+  // Channels-last output: a filter block's tile row of outputs, channel by channel.
+  sc.out_cl = sc.lines_cl + 6 * C * st.width;
+  return sc;
+}
+
+// Step 2a: the transformed inputs of slots [t0, t1), channels [c_lo, c_hi), into V.
+void input_stage(const ConvProblem& p, const State& st, const ConvArgs& a, std::int64_t t0,
+                 std::int64_t t1, std::int64_t c_lo, std::int64_t c_hi, std::int64_t ldv,
+                 float* V, const Scratch& sc) {
+  const WinoKernels& k = *st.kern;
+  const std::int64_t L = k.lanes, C = p.in_channels;
+  const std::int64_t vplane = plane_stride(C * ldv);
+  float* lines = sc.lines;
+  float* lines_cl = sc.lines_cl;
+  const std::int64_t per_image = st.Pt * st.Qt;  // tiles (not packed: slots are tiles)
   // Transformed inputs, channel by channel, tile row by tile row. Consecutive tile rows share
   // two input rows, which stay in their line slots. Packed: a group of tile rows per vector,
   // their lines side by side.
@@ -356,11 +364,11 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
       for (int row = 0; row < 6; ++row)
         for (std::int64_t u = 0; u < group_rows; ++u) {
           const std::int64_t at = 4 * st.Qp * u;
-          build_lines_channels_last(p, st, a.x, im, tile_input_row(p, st, im, ti + u, row),
-                                    lines_cl + row * st.width + at, cstride,
+          build_lines_channels_last(p, st, a.x, im, tile_input_row(p, st, im, ti + u, row), c_lo,
+                                    c_hi, lines_cl + row * st.width + at, cstride,
                                     u + 1 < group_rows ? 4 * st.Qp : st.width - at);
         }
-      for (std::int64_t c = 0; c < C; ++c) {
+      for (std::int64_t c = c_lo; c < c_hi; ++c) {
         const float* rows[6];
         for (int row = 0; row < 6; ++row)
           rows[row] = lines_cl + c * cstride + row * st.width + 4 * tj;
@@ -373,7 +381,7 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
     }
   }
   if (st.pack && !x_channels_last) {
-    for (std::int64_t c = 0; c < C; ++c)
+    for (std::int64_t c = c_lo; c < c_hi; ++c)
       for (std::int64_t t = t0; t < t1;) {
         const Image im = image(st, t / per_image_slots);
         const std::int64_t ti = t % per_image_slots / st.Qp;
@@ -392,7 +400,7 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
         t += group_rows * st.Qp;
       }
   }
-  for (std::int64_t c = 0; c < C && !st.pack && !x_channels_last; ++c) {
+  for (std::int64_t c = c_lo; c < c_hi && !st.pack && !x_channels_last; ++c) {
     std::int64_t held[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     std::int64_t held_m = -1;
     for (std::int64_t t = t0; t < t1;) {
@@ -422,6 +430,27 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
     }
   }
 
+}
+
+// Step 2b: for filter blocks [kb0, kb1), the 36 GEMMs over V and the products back to y. With
+// U null each filter block is transformed here, into the thread's buffer (the filters are then
+// read from memory once per block of tiles, never stored whole). False when an output
+// overflowed or (own transforms) a weight is not finite.
+bool compute_stage(const ConvProblem& p, const State& st, const ConvArgs& a, const float* U,
+                   std::int64_t t0, std::int64_t t1, std::int64_t kb0, std::int64_t kb1,
+                   std::int64_t ldv, const float* V, const Scratch& sc) {
+  const WinoKernels& k = *st.kern;
+  const std::int64_t L = k.lanes, mr = k.mr, nr = k.nv * L, groups = L / mr;
+  const std::int64_t C = p.in_channels, K = p.out_channels;
+  const std::int64_t nt = t1 - t0;
+  const std::int64_t vplane = plane_stride(C * ldv), mplane = plane_stride(L * ldv);
+  const std::int64_t uplane = filter_plane(p, st), ugroup = kElems * uplane;
+  float* M = sc.M;
+  float* tmp = sc.tmp;
+  float* Uown = sc.Uown;
+  float* out_cl = sc.out_cl;
+  const std::int64_t per_image = st.Pt * st.Qt;
+  const std::int64_t per_image_slots = st.Pt * st.Qp;
   bool finite = true;
   // Phase (α, β) writes every d-th row and column of y.
   const std::int64_t ys = st.dw * a.y.stride[4], yrow = st.dh * a.y.stride[3];
@@ -546,6 +575,15 @@ bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const fl
     }
   }
   return finite;
+}
+
+// Step 2 for one work item: slots [t0, t1) and filter blocks [kb0, kb1), on its own inputs.
+bool run_item(const ConvProblem& p, const State& st, const ConvArgs& a, const float* U,
+              std::int64_t t0, std::int64_t t1, std::int64_t kb0, std::int64_t kb1,
+              std::int64_t ldv, float* scratch) {
+  const Scratch sc = scratch_layout(p, st, ldv, scratch);
+  input_stage(p, st, a, t0, t1, 0, p.in_channels, ldv, sc.V, sc);
+  return compute_stage(p, st, a, U, t0, t1, kb0, kb1, ldv, sc.V, sc);
 }
 
 // Whether every element of x is finite: one vectorised scan when x is one dense block (any
@@ -758,7 +796,33 @@ class WinogradConv final : public Algorithm {
           thread_scratch(filter_floats(p, st) * sizeof(float), ScratchSlot::shared));
       ok = transform_filters(p, st, a.w, U);
     }
-    if (ok) {
+    if (ok && nb == 1 && ksplit > 1) {
+      // One block split by output channels: its inputs are transformed once, channels shared
+      // out among the threads, into a buffer all parts read (each part transforming them
+      // itself: resnet50.res4_3x3 0.76 -> 0.59-0.63 ms, vgg16.conv5_2 2.5 -> 2.0-2.1 ms at 2
+      // threads).
+      float* Vs = static_cast<float*>(thread_scratch(
+          static_cast<std::size_t>(kElems * plane_stride(p.in_channels * ldv)) * sizeof(float),
+          ScratchSlot::shared));
+      parallel_for(ceil_div(p.in_channels, k.lanes), [&](std::int64_t b0, std::int64_t b1, int) {
+        float* scratch =
+            static_cast<float*>(thread_scratch(worker_floats(p, st) * sizeof(float)));
+        input_stage(p, st, a, 0, st.S, b0 * k.lanes, std::min(p.in_channels, b1 * k.lanes), ldv,
+                    Vs, scratch_layout(p, st, ldv, scratch));
+      });
+      std::atomic<bool> fine{true};
+      parallel_for_dynamic(ksplit, 1, [&](std::int64_t begin, std::int64_t end, int) {
+        float* scratch =
+            static_cast<float*>(thread_scratch(worker_floats(p, st) * sizeof(float)));
+        const Scratch sc = scratch_layout(p, st, ldv, scratch);
+        for (std::int64_t part = begin; part < end && fine; ++part) {
+          const std::int64_t kb0 = part * kblocks / ksplit, kb1 = (part + 1) * kblocks / ksplit;
+          if (kb0 < kb1 && !compute_stage(p, st, a, nullptr, 0, st.S, kb0, kb1, ldv, Vs, sc))
+            fine = false;
+        }
+      });
+      ok = fine;
+    } else if (ok) {
       std::atomic<bool> fine{true};
       parallel_for_dynamic(nb * ksplit, 1, [&](std::int64_t begin, std::int64_t end, int) {
         float* scratch =
