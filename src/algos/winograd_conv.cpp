@@ -798,9 +798,9 @@ class WinogradConv final : public Algorithm {
     }
     if (ok && nb == 1 && ksplit > 1) {
       // One block split by output channels: its inputs are transformed once, channels shared
-      // out among the threads, into a buffer all parts read (each part transforming them
-      // itself: resnet50.res4_3x3 0.76 -> 0.59-0.63 ms, vgg16.conv5_2 2.5 -> 2.0-2.1 ms at 2
-      // threads).
+      // out among the threads, into a buffer all parts read, rather than by every part (less
+      // work; measured A/B alternating at 2 threads: vgg16.conv5_2 3-4 % faster,
+      // resnet50.res4_3x3 within ±2 %).
       float* Vs = static_cast<float*>(thread_scratch(
           static_cast<std::size_t>(kElems * plane_stride(p.in_channels * ldv)) * sizeof(float),
           ScratchSlot::shared));
