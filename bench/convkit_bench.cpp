@@ -84,6 +84,9 @@ options:
   --layout nchw|nhwc  activation layout (channels-first / channels-last; also for 1-D/3-D)
   --dtype f32|f64     (default f32)
   --bias              forward with a bias term (default: no bias, for convkit and oneDNN)
+  --packed            forward with weights packed once before timing (ConvPlan::pack_weights:
+                      Winograd keeps its transformed filters), as oneDNN's best-format timing
+                      excludes its weight reorder
   --threads N         threads for convkit, the peak probe and oneDNN (default: convkit's
                       default, i.e. CONVKIT_NUM_THREADS or all cores)
   --reps N            timed repetitions after warm-up (default adaptive: repeat until at
@@ -136,7 +139,7 @@ struct Options {
   DType dtype = DType::f32;
   int threads = 0;
   int reps = 0;  // 0: adaptive
-  bool verify = true, verify_big = false, vs_onednn = false, bias = false;
+  bool verify = true, verify_big = false, vs_onednn = false, bias = false, packed = false;
   double peak = 0;  // 0: probe
   bool probe_only = false;
   double probe_seconds = 0.2;
@@ -212,6 +215,8 @@ Options parse_options(int argc, char** argv) {
       o.verify_big = true;
     } else if (a == "--bias") {
       o.bias = true;
+    } else if (a == "--packed") {
+      o.packed = true;
     } else if (a == "--vs") {
       const std::string v = value();
       if (v != "onednn" && v != "dnnl") usage_error("--vs: got '" + v + "', expected onednn");
@@ -237,6 +242,7 @@ Options parse_options(int argc, char** argv) {
   }
   if (o.descriptors.empty() && o.suite.empty() && !o.probe_only) usage_error("give a DESCRIPTOR or --suite FILE");
   if (o.bias && o.dir != Direction::forward) usage_error("--bias is for --dir fwd only");
+  if (o.packed && o.dir != Direction::forward) usage_error("--packed is for --dir fwd only");
   return o;
 }
 
@@ -965,11 +971,12 @@ int main(int argc, char** argv) {
   }
 
   const int nd0 = probs.front().p ? probs.front().p->spatial_dims : 2;
-  std::printf("# convkit-bench: dir=%s layout=%s dtype=%s threads=%d alg=%s reps=%s verify=%s%s\n",
+  std::printf("# convkit-bench: dir=%s layout=%s dtype=%s threads=%d alg=%s reps=%s verify=%s%s%s\n",
               opt.dir_name.c_str(), convkit::layout_name(opt.layout, nd0), f64 ? "f64" : "f32",
               opt.threads, opt.alg.c_str(),
               opt.reps ? std::to_string(opt.reps).c_str() : "adaptive(>=5 and >=0.5 s)",
-              opt.verify ? "exact vs 'reference'" : "off", opt.bias ? " bias=on" : "");
+              opt.verify ? "exact vs 'reference'" : "off", opt.bias ? " bias=on" : "",
+              opt.packed ? " packed_weights=on" : "");
   std::printf("# peak %s: %.1f GFLOP/s on %d thread(s) (%.1f per thread) [%s]\n", f64 ? "f64" : "f32",
               peak, opt.threads, peak / opt.threads, peak_note.c_str());
 #ifdef CONVKIT_BENCH_WITH_ONEDNN
@@ -1039,6 +1046,12 @@ int main(int argc, char** argv) {
           const convkit::ConvTransposeDesc td = transposed_desc(p);
           tck = time_it([&] {
             convkit::conv_transpose(td, ops.in0.view(), ops.in1.view(), nullptr, ops.out.view(), po);
+          }, opt.reps);
+        } else if (opt.packed) {
+          const convkit::PackedWeights pw = plan.pack_weights(ops.in1.view());
+          const TensorView bias = ops.has_bias ? ops.bias.view() : TensorView();
+          tck = time_it([&] {
+            plan.forward(ops.in0.view(), pw, ops.has_bias ? &bias : nullptr, ops.out.view());
           }, opt.reps);
         } else {
           tck = time_it([&] { execute(plan, opt.dir, ops, ops.out); }, opt.reps);

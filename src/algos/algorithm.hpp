@@ -21,6 +21,7 @@ struct ConvArgs {
   View5 dx;              // backward_data: y holds dy, w → dx
   const View1* bias = nullptr;  // forward / backward_data bias, or backward_bias's result
   bool relu = false;            // forward: relu fused into the write-back (after the bias)
+  const void* packed = nullptr;  // forward: what pack_weights made from w (w still given), or null
 };
 
 /// The fused forward activation: v < 0 ? 0 : v (NaN stays NaN).
@@ -61,6 +62,22 @@ class Algorithm {
     (void)d;
     (void)state;
     return {};
+  }
+  /// Weights prepared once for many forward calls (ConvPlan::pack_weights), or null when the
+  /// algorithm reads them as given. execute() then finds them in ConvArgs::packed.
+  virtual std::shared_ptr<const void> pack_weights(const ConvProblem& p, Direction d,
+                                                   const void* state, const View5& w) const {
+    (void)p;
+    (void)d;
+    (void)state;
+    (void)w;
+    return nullptr;
+  }
+  /// Bytes of what pack_weights returns for p.
+  virtual std::size_t packed_bytes(const ConvProblem& p, Direction d) const {
+    (void)p;
+    (void)d;
+    return 0;
   }
   virtual std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction d) const = 0;
   virtual void execute(const ConvProblem& p, Direction d, const void* state,

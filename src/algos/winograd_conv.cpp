@@ -681,6 +681,12 @@ const Algorithm& fallback_for(const ConvProblem& p, Direction d) {
   return reference_algorithm();
 }
 
+// Transformed filters made once by pack_weights (forward plans).
+struct PackedFilters {
+  std::vector<float> U;
+  bool finite;  // no weight was NaN or ±Inf
+};
+
 class WinogradConv final : public Algorithm {
  public:
   const char* name() const override { return "winograd"; }
@@ -762,6 +768,20 @@ class WinogradConv final : public Algorithm {
            "; NaN/Inf in the inputs, or an overflow, runs '" + pr.fallback->name() + "' instead";
   }
 
+  std::shared_ptr<const void> pack_weights(const ConvProblem& p, Direction d, const void* state,
+                                           const View5& w) const override {
+    if (d != Direction::forward) return nullptr;
+    const Prepared& pr = *static_cast<const Prepared*>(state);
+    auto packed = std::make_shared<PackedFilters>();
+    packed->U.resize(filter_floats(p, pr.st));
+    packed->finite = transform_filters(p, pr.st, w, packed->U.data());
+    return packed;
+  }
+
+  std::size_t packed_bytes(const ConvProblem& p, Direction d) const override {
+    return d == Direction::forward ? filter_floats(p, make_state(p)) * sizeof(float) : 0;
+  }
+
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction d) const override {
     const auto fwd = d == Direction::backward_data ? forward_of_backward_data(p) : nullptr;
     const ConvProblem& q = fwd ? *fwd : p;
@@ -790,11 +810,20 @@ class WinogradConv final : public Algorithm {
     const std::int64_t kblocks = st.Kp / k.lanes, nb = bl.nb, tb = bl.tb, ksplit = bl.ksplit;
     const std::int64_t ldv = row_length(k, tb);
     bool ok = input_finite(p, a.x);
-    float* U = nullptr;
-    if (ok && !bl.own_filters) {
-      U = static_cast<float*>(
+    const float* U = nullptr;
+    const auto* packed = static_cast<const PackedFilters*>(a.packed);
+    if (packed) ok = ok && packed->finite;
+    // Filters transformed by pack_weights serve one block of tiles, or many sharing them;
+    // several blocks that would transform theirs in L2-sized pieces each re-read the whole
+    // packed set (4× the weights) from memory instead, which measured slower (A/B at 2
+    // threads: vgg16.conv4_2 5.9-6.1 -> 6.6-6.8 ms; conv5_2, one block, 2.6 -> 1.9 ms).
+    if (packed && !(bl.own_filters && nb > 1)) {
+      U = packed->U.data();
+    } else if (ok && !bl.own_filters) {
+      float* Us = static_cast<float*>(
           thread_scratch(filter_floats(p, st) * sizeof(float), ScratchSlot::shared));
-      ok = transform_filters(p, st, a.w, U);
+      ok = transform_filters(p, st, a.w, Us);
+      U = Us;
     }
     if (ok && nb == 1 && ksplit > 1) {
       // One block split by output channels: its inputs are transformed once, channels shared
@@ -817,7 +846,7 @@ class WinogradConv final : public Algorithm {
         const Scratch sc = scratch_layout(p, st, ldv, scratch);
         for (std::int64_t part = begin; part < end && fine; ++part) {
           const std::int64_t kb0 = part * kblocks / ksplit, kb1 = (part + 1) * kblocks / ksplit;
-          if (kb0 < kb1 && !compute_stage(p, st, a, nullptr, 0, st.S, kb0, kb1, ldv, Vs, sc))
+          if (kb0 < kb1 && !compute_stage(p, st, a, U, 0, st.S, kb0, kb1, ldv, Vs, sc))
             fine = false;
         }
       });

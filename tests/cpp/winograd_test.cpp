@@ -256,4 +256,72 @@ TEST(Winograd, BackwardData) {
                convkit::UnsupportedError);
 }
 
+// PackedWeights: forward with weights packed once gives bitwise the results of passing them,
+// for Winograd (transformed filters kept) and for a direct plan (a copy kept); it is a
+// snapshot; it works from a strided weight view; non-finite weights still give the direct
+// results; a plan for another problem or algorithm, or an empty object, is refused.
+TEST(Winograd, PackedWeightsMatchUnpackedBitwise) {
+  ckt::ThreadCountGuard guard;
+  std::mt19937_64 rng(9);
+  const ConvProblem p = problem(1, 24, 40, 30, 26);
+  for (const char* algo : {"winograd", "direct"}) {
+    const ConvPlan plan(p, Direction::forward, PlanOptions{algo});
+    Data d = random_data(p, rng);
+    // The weights through a strided view: every other element of a buffer twice as long.
+    std::vector<float> spaced(2 * d.w.size());
+    for (std::size_t i = 0; i < d.w.size(); ++i) spaced[2 * i] = d.w[i];
+    std::vector<std::int64_t> strides(4);
+    const auto ws = p.weight_shape();
+    strides[3] = 2;
+    for (int i = 2; i >= 0; --i) strides[i] = strides[i + 1] * ws[i + 1];
+    const TensorView wview(spaced.data(), convkit::DType::f32, ws, strides);
+    const convkit::PackedWeights packed = plan.pack_weights(wview);
+    EXPECT_FALSE(packed.empty());
+    EXPECT_GE(packed.bytes(), d.w.size() * sizeof(float));
+    const TensorView bv = TensorView::contiguous(d.b.data(), {p.out_channels});
+    for (int t : {1, 2}) {
+      convkit::set_num_threads(t);
+      run(plan, d);
+      const std::vector<float> want = d.y;
+      std::fill(spaced.begin(), spaced.end(), 7.0f);  // a snapshot: later changes do not count
+      std::fill(d.y.begin(), d.y.end(), -1.0f);
+      plan.forward(TensorView::contiguous(d.x.data(), p.input_shape()), packed, &bv,
+                   TensorView::contiguous(d.y.data(), p.output_shape()));
+      EXPECT_EQ(std::memcmp(d.y.data(), want.data(), want.size() * sizeof(float)), 0) << algo;
+      for (std::size_t i = 0; i < d.w.size(); ++i) spaced[2 * i] = d.w[i];
+    }
+  }
+  // NaN weights, packed: exactly the direct algorithm's results.
+  Data d = random_data(p, rng);
+  d.w[d.w.size() / 2] = std::numeric_limits<float>::quiet_NaN();
+  const ConvPlan wino(p, Direction::forward, PlanOptions{"winograd"});
+  const convkit::PackedWeights packed =
+      wino.pack_weights(TensorView::contiguous(d.w.data(), p.weight_shape()));
+  Data e = d;
+  run(ConvPlan(p, Direction::forward, PlanOptions{"direct"}), e);
+  const TensorView bv = TensorView::contiguous(d.b.data(), {p.out_channels});
+  wino.forward(TensorView::contiguous(d.x.data(), p.input_shape()), packed, &bv,
+               TensorView::contiguous(d.y.data(), p.output_shape()));
+  for (std::size_t i = 0; i < d.y.size(); ++i)
+    ASSERT_TRUE(std::isnan(e.y[i]) ? std::isnan(d.y[i]) : d.y[i] == e.y[i]) << i;
+  // Refused: weights packed for another problem or algorithm, an empty object, a backward plan.
+  const ConvPlan other(problem(1, 24, 40, 31, 26), Direction::forward, PlanOptions{"winograd"});
+  const ConvPlan direct(p, Direction::forward, PlanOptions{"direct"});
+  const auto xv = TensorView::contiguous(d.x.data(), p.input_shape());
+  const auto yv = TensorView::contiguous(d.y.data(), p.output_shape());
+  EXPECT_THROW(direct.forward(xv, packed, nullptr, yv), convkit::InvalidArgument);
+  EXPECT_THROW(wino.forward(xv, convkit::PackedWeights(), nullptr, yv), convkit::InvalidArgument);
+  std::vector<float> x2(static_cast<std::size_t>(24 * 31 * 26)), y2(40 * 31 * 26);
+  EXPECT_THROW(other.forward(TensorView::contiguous(x2.data(), other.problem().input_shape()),
+                             packed, nullptr,
+                             TensorView::contiguous(y2.data(), other.problem().output_shape())),
+               convkit::InvalidArgument);
+  EXPECT_THROW(ConvPlan(p, Direction::backward_data)
+                   .pack_weights(TensorView::contiguous(d.w.data(), p.weight_shape())),
+               convkit::InvalidArgument);
+  // An equal plan (another object, e.g. from the cache) accepts them.
+  convkit::cached_plan(p, Direction::forward, PlanOptions{"winograd"})
+      ->forward(xv, packed, &bv, yv);
+}
+
 }  // namespace
