@@ -317,6 +317,26 @@ void build_lines_channels_last(const ConvProblem& p, const State& st, const View
     std::memset(dst + c * cstride + used, 0, sizeof(float) * static_cast<std::size_t>(fill - used));
 }
 
+// The run of slots from t (< t1) that one pass handles: the rest of a tile row (one vector
+// of tiles at a time), or, packed, a group of whole tile rows.
+struct Segment {
+  Image im;
+  std::int64_t ti, tj;     // first tile row and column
+  std::int64_t group_rows;  // tile rows (1 unless packed)
+  std::int64_t run;         // slots
+};
+
+Segment segment_at(const State& st, std::int64_t t, std::int64_t t1) {
+  const std::int64_t per_image_slots = st.Pt * st.Qp, r = t % per_image_slots;
+  Segment sg;
+  sg.im = image(st, t / per_image_slots);
+  sg.ti = r / st.Qp;
+  sg.tj = st.pack ? 0 : r % st.Qp;
+  sg.group_rows = st.pack ? std::min({st.seg_rows, st.Pt - sg.ti, (t1 - t) / st.Qp}) : 1;
+  sg.run = st.pack ? sg.group_rows * st.Qp : std::min(st.Qt - sg.tj, t1 - t);
+  return sg;
+}
+
 // Where one thread's scratch holds each buffer (V is elsewhere when shared by threads).
 struct Scratch {
   float *V, *M, *lines, *tmp, *Uown, *lines_cl, *out_cl;
@@ -355,12 +375,9 @@ void input_stage(const ConvProblem& p, const State& st, const ConvArgs& a, std::
   if (x_channels_last) {
     const std::int64_t cstride = 6 * st.width;
     for (std::int64_t t = t0; t < t1;) {
-      const std::int64_t m = t / per_image_slots, r = t % per_image_slots;
-      const Image im = image(st, m);
-      const std::int64_t ti = r / st.Qp, tj = st.pack ? 0 : r % st.Qp;
-      const std::int64_t group_rows =
-          st.pack ? std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp}) : 1;
-      const std::int64_t run = st.pack ? group_rows * st.Qp : std::min(st.Qt - tj, t1 - t);
+      const Segment sg = segment_at(st, t, t1);
+      const Image& im = sg.im;
+      const std::int64_t ti = sg.ti, tj = sg.tj, group_rows = sg.group_rows, run = sg.run;
       for (int row = 0; row < 6; ++row)
         for (std::int64_t u = 0; u < group_rows; ++u) {
           const std::int64_t at = 4 * st.Qp * u;
@@ -483,12 +500,9 @@ bool compute_stage(const ConvProblem& p, const State& st, const ConvArgs& a, con
     // segment into a buffer, then moved into y by transposes (L channels of L columns each).
     const bool y_channels_last = a.y.stride[1] == 1 && (kb + 1) * L <= K;
     for (std::int64_t t = t0; t < t1 && y_channels_last;) {
-      const std::int64_t m = t / per_image_slots, r = t % per_image_slots;
-      const Image im = image(st, m);
-      const std::int64_t ti = r / st.Qp, tj = st.pack ? 0 : r % st.Qp;
-      const std::int64_t group_rows =
-          st.pack ? std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp}) : 1;
-      const std::int64_t run = st.pack ? group_rows * st.Qp : std::min(st.Qt - tj, t1 - t);
+      const Segment sg = segment_at(st, t, t1);
+      const Image& im = sg.im;
+      const std::int64_t ti = sg.ti, tj = sg.tj, group_rows = sg.group_rows, run = sg.run;
       const std::int64_t P = ceil_div(p.out[1] - im.a, st.dh), Q = ceil_div(p.out[2] - im.b, st.dw);
       for (std::int64_t s = 0; s < (st.pack ? 1 : run); s += L) {
         const std::int64_t cnt = st.pack ? run : std::min(L, run - s);
