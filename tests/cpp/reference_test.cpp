@@ -294,8 +294,8 @@ Case winograd_case(std::mt19937_64& rng, Coverage& cov, bool medium) {
   c.nd = 2;
   c.G = 1;
   c.dtype = DType::f32;
-  c.C = pick(rng, 0, 2) == 0 ? pick(rng, 1, 3) : pick(rng, 1, medium ? 40 : 20);
-  c.K = pick(rng, 0, 2) == 0 ? pick(rng, 1, 3) : pick(rng, 1, medium ? 40 : 20);
+  c.C = pick(rng, 0, 2) == 0 ? pick(rng, 1, 3) : pick(rng, 1, medium ? 24 : 20);
+  c.K = pick(rng, 0, 2) == 0 ? pick(rng, 1, 3) : pick(rng, 1, medium ? 24 : 20);
   if (c.pad == Case::Pad::same && c.mode != PaddingMode::zeros) c.pad = Case::Pad::explicit_pairs;
   c.in.clear();
   c.k.assign(2, 3);
@@ -310,7 +310,7 @@ Case winograd_case(std::mt19937_64& rng, Coverage& cov, bool medium) {
   c.pb.clear();
   c.pa.clear();
   for (int i = 0; i < 2; ++i) {
-    const i64 in = pick(rng, 0, 5) == 0 ? pick(rng, 1, 3) : pick(rng, 3, medium ? 37 : 13);
+    const i64 in = pick(rng, 0, 5) == 0 ? pick(rng, 1, 3) : pick(rng, 3, medium ? 26 : 13);
     i64 pb = 0, pa = 0;
     if (c.pad == Case::Pad::same) {
       pb = pa = 1;
