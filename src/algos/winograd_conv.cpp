@@ -304,8 +304,8 @@ void build_lines_channels_last(const ConvProblem& p, const State& st, const View
     }
     for (std::int64_t c0 = c_lo; c0 < cvec; c0 += L) {
       k.transpose(src, dst + c0 * cstride + j0, cstride);
-      for (const float*& q : src)
-        if (q) q += L;
+      for (std::int64_t j = 0; j < L; ++j)
+        if (src[j]) src[j] += L;
     }
     for (std::int64_t c = cvec; c < c_hi; ++c)
       for (std::int64_t j = 0; j < L && j0 + j < used; ++j) {
