@@ -1,4 +1,5 @@
-// src/algos/winograd_conv.cpp — forward 3×3 stride-1 float32 convolution by Winograd F(4×4, 3×3).
+// src/algos/winograd_conv.cpp — 3×3 stride-1 float32 convolution (forward, backward-data) by
+// Winograd F(4×4, 3×3).
 //
 // Each 4×4 tile of outputs comes from a 6×6 patch of the padded input: with the transforms of
 // src/kernels/winograd, Y = Aᵀ [ Σ_c (G g_kc Gᵀ) ⊙ (Bᵀ d_c B) ] A, so the 36 element-wise
@@ -7,13 +8,15 @@
 // 144 of direct summation (4× fewer).
 //
 // Steps of one call:
-//   1. the filters are transformed and packed once per call ([e][k-group][c][mr], in the
-//      caller's shared scratch; the weights are only known at execution);
-//   2. tiles (n, tile row, tile column) are cut into blocks whose transformed input stays in L2;
-//      a work item is (block, range of output-channel groups): it copies the six input rows a
-//      tile row reads into padded lines (any padding mode and layout is resolved there),
-//      transforms them, runs the 36 GEMMs for its output channels and transforms the products
-//      back, with bias and ReLU, into y.
+//   1. the filters are transformed and packed ([k-group][e][c][mr]): once per call into the
+//      caller's shared scratch when many blocks of tiles share them, else by each work item,
+//      filter block by filter block, in L2 (or once by ConvPlan::pack_weights);
+//   2. tiles (image, tile row, tile column) are cut into blocks; a work item is (block, range
+//      of filter blocks): it copies the six input rows a tile row reads into padded lines
+//      (any padding mode and layout is resolved there), transforms them, runs the 36 GEMMs for
+//      its output channels and transforms the products back, with bias and ReLU, into y.
+// Dilation d runs as d² dense phases, each one more image of the batch; backward-data as the
+// forward convolution of dy with the flipped, transposed filters.
 // Every output is the same sequence of operations whatever the blocking and thread count, so
 // results are bitwise identical for any number of threads.
 //
@@ -79,8 +82,7 @@ std::int64_t round_up(std::int64_t a, std::int64_t b) { return ceil_div(a, b) * 
 
 // Distance between the 36 element planes of a buffer of `floats` per plane: a whole number of
 // 4 KB pages plus one cache line, so the transforms' 36 streams fall in 36 different L1 sets
-// (planes a multiple of 4 KB apart all map to one set: res5_3x3's filter transform ran 5×
-// slower).
+// (planes a multiple of 4 KB apart all map to the same few sets).
 std::int64_t plane_stride(std::int64_t floats) { return round_up(floats, 1024) + 16; }
 
 std::int64_t tiles_per_block_max(const WinoKernels& k, std::int64_t C) {
