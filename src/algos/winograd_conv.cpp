@@ -70,7 +70,7 @@ struct State {
   // Dilation d: the outputs of phase (α, β) (rows α + d·i, columns β + d·j) form a dense 3×3
   // convolution of the padded input's rows α + d·i and columns β + d·j, run as one more
   // "image" of the batch: image m is (n, α, β) = (m / d², m % d² / d, m % d).
-  std::int64_t dh, dw, Pd, Qd;  // dilation; output rows and columns of the largest phase
+  std::int64_t dh, dw;  // dilation
   // Line column j of column phase β reads input column col_src[β][j] (−1: zero).
   std::vector<std::vector<std::int64_t>> col_src;
   bool zero_pad;  // zeros padding, no dilation: columns [lo, hi) are one input run
@@ -118,10 +118,9 @@ State make_state(const ConvProblem& p) {
   st.kern = &wino_kernels(st.isa);
   st.dh = p.dilation[1];
   st.dw = p.dilation[2];
-  st.Pd = ceil_div(p.out[1], st.dh);
-  st.Qd = ceil_div(p.out[2], st.dw);
-  st.Pt = ceil_div(st.Pd, 4);
-  st.Qt = ceil_div(st.Qd, 4);
+  // Tile rows and columns of the largest phase (the others clip theirs).
+  st.Pt = ceil_div(ceil_div(p.out[1], st.dh), 4);
+  st.Qt = ceil_div(ceil_div(p.out[2], st.dw), 4);
   const std::int64_t images = p.batch * st.dh * st.dw;
   st.T = images * st.Pt * st.Qt;
   // Packing pays when it does not add a vector of GEMM columns per image (14×14: 16 tiles are
@@ -368,7 +367,6 @@ void input_stage(const ConvProblem& p, const State& st, const ConvArgs& a, std::
   const std::int64_t vplane = plane_stride(C * ldv);
   float* lines = sc.lines;
   float* lines_cl = sc.lines_cl;
-  const std::int64_t per_image = st.Pt * st.Qt;  // tiles (not packed: slots are tiles)
   // Transformed inputs, channel by channel, tile row by tile row. Consecutive tile rows share
   // two input rows, which stay in their line slots. Packed: a group of tile rows per vector,
   // their lines side by side.
@@ -402,9 +400,9 @@ void input_stage(const ConvProblem& p, const State& st, const ConvArgs& a, std::
   if (st.pack && !x_channels_last) {
     for (std::int64_t c = c_lo; c < c_hi; ++c)
       for (std::int64_t t = t0; t < t1;) {
-        const Image im = image(st, t / per_image_slots);
-        const std::int64_t ti = t % per_image_slots / st.Qp;
-        const std::int64_t group_rows = std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp});
+        const Segment sg = segment_at(st, t, t1);
+        const Image& im = sg.im;
+        const std::int64_t ti = sg.ti, group_rows = sg.group_rows;
         const float* rows[6];
         for (int row = 0; row < 6; ++row) {
           float* line = lines + row * st.width;
@@ -416,17 +414,16 @@ void input_stage(const ConvProblem& p, const State& st, const ConvArgs& a, std::
           rows[row] = line;
         }
         k.input(rows, V + c * ldv + (t - t0), vplane);
-        t += group_rows * st.Qp;
+        t += sg.run;
       }
   }
   for (std::int64_t c = c_lo; c < c_hi && !st.pack && !x_channels_last; ++c) {
     std::int64_t held[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
     std::int64_t held_m = -1;
     for (std::int64_t t = t0; t < t1;) {
-      const std::int64_t m = t / per_image, r = t % per_image;
-      const Image im = image(st, m);
-      const std::int64_t ti = r / st.Qt, tj = r % st.Qt;
-      const std::int64_t run = std::min(st.Qt - tj, t1 - t);
+      const Segment sg = segment_at(st, t, t1);
+      const Image& im = sg.im;
+      const std::int64_t m = t / per_image_slots, ti = sg.ti, tj = sg.tj, run = sg.run;
       if (m != held_m) {
         for (std::int64_t& h : held) h = -1;
         held_m = m;
@@ -468,8 +465,6 @@ bool compute_stage(const ConvProblem& p, const State& st, const ConvArgs& a, con
   float* tmp = sc.tmp;
   float* Uown = sc.Uown;
   float* out_cl = sc.out_cl;
-  const std::int64_t per_image = st.Pt * st.Qt;
-  const std::int64_t per_image_slots = st.Pt * st.Qp;
   bool finite = true;
   // Phase (α, β) writes every d-th row and column of y.
   const std::int64_t ys = st.dw * a.y.stride[4], yrow = st.dh * a.y.stride[3];
@@ -545,9 +540,9 @@ bool compute_stage(const ConvProblem& p, const State& st, const ConvArgs& a, con
       const std::int64_t ko = kb * L + kk;
       const float bias = a.bias ? *a.bias->at<const float>(ko) : 0.0f;
       for (std::int64_t t = t0; t < t1 && st.pack;) {  // a packed group of tile rows
-        const Image im = image(st, t / per_image_slots);
-        const std::int64_t ti = t % per_image_slots / st.Qp;
-        const std::int64_t group_rows = std::min({st.seg_rows, st.Pt - ti, (t1 - t) / st.Qp});
+        const Segment sg = segment_at(st, t, t1);
+        const Image& im = sg.im;
+        const std::int64_t ti = sg.ti, group_rows = sg.group_rows;
         const std::int64_t P = ceil_div(p.out[1] - im.a, st.dh), Q = ceil_div(p.out[2] - im.b, st.dw);
         finite = k.output(M + kk * ldv + (t - t0), mplane, bias, a.relu,
                           static_cast<int>(group_rows * st.Qp), 4, static_cast<int>(4 * L), tmp,
@@ -562,13 +557,12 @@ bool compute_stage(const ConvProblem& p, const State& st, const ConvArgs& a, con
             else
               for (std::int64_t j = 0; j < Q; ++j) y[j * ys] = src[j];
           }
-        t += group_rows * st.Qp;
+        t += sg.run;
       }
       for (std::int64_t t = t0; t < t1 && !st.pack;) {
-        const Image im = image(st, t / per_image);
-        const std::int64_t r = t % per_image;
-        const std::int64_t ti = r / st.Qt, tj = r % st.Qt;
-        const std::int64_t run = std::min(st.Qt - tj, t1 - t);
+        const Segment sg = segment_at(st, t, t1);
+        const Image& im = sg.im;
+        const std::int64_t ti = sg.ti, tj = sg.tj, run = sg.run;
         const std::int64_t P = ceil_div(p.out[1] - im.a, st.dh), Q = ceil_div(p.out[2] - im.b, st.dw);
         for (std::int64_t s = 0; s < run; s += L) {
           const std::int64_t cnt = std::min(L, run - s);
