@@ -1,6 +1,7 @@
 // src/dispatch/algorithm_list.cpp — ordered algorithm list and automatic choice.
 #include "dispatch/algorithm_list.hpp"
 
+#include "algos/depthwise_bwd_weights.hpp"
 #include "algos/depthwise_conv.hpp"
 #include "algos/direct_conv.hpp"
 #include "algos/direct_conv_backward_data.hpp"
@@ -27,6 +28,7 @@ const std::vector<const Algorithm*>& algorithm_list() {
       &depthwise_conv_algorithm(),           &winograd_conv_algorithm(),
       &direct_conv_algorithm(),
       &phased_bwd_data_algorithm(),          &direct_conv_backward_data_algorithm(),
+      &depthwise_bwd_weights_algorithm(),
       &outer_bwd_weights_algorithm(),       &gemm_conv_backward_weights_algorithm(),
       &direct_conv_backward_weights_algorithm(),
       &im2col_gemm_algorithm(),              &reference_algorithm()};

@@ -636,6 +636,43 @@ TEST(Algorithms, DepthwisePathsMatchOracle) {
   EXPECT_EQ(ran, 360);
 }
 
+// depthwise_bwd_weights: channel counts around the vector widths and its chunk sizes (tails
+// of a chunk, several chunks per thread), zero padding (the only mode it takes), strides,
+// dilation, 1-D/2-D/3-D, rows shorter and longer than its whole-plane transpose limit, every
+// layout and dtype, gapped/flipped views (its element-wise gathers), on every ISA path, against
+// the oracle. Its other directions are declined and skipped.
+TEST(Algorithms, DepthwiseBwdWeightsMatchesOracle) {
+  const i64 channels[] = {1, 3, 8, 15, 16, 17, 31, 33, 64, 65, 70, 130};
+  int ran = 0;
+  const int took_before = algorithm_tally()["backward_weights depthwise_bwd_weights"];
+  for_each_isa_cap([&](const char* isa) {
+    std::mt19937_64 rng(9090);
+    Coverage cov;
+    for (int i = 0; i < 100; ++i) {
+      Case c;
+      do {
+        c = random_case(rng, cov, /*medium=*/i % 2 == 0);
+      } while (c.mode != PaddingMode::zeros && c.pad != Case::Pad::valid);
+      c.G = c.C = c.K = channels[pick(rng, 0, 11)];
+      if (c.N == 0 && i % 10 != 0) c.N = 1;
+      if (i % 5 == 1 && c.nd <= 2 && c.pad != Case::Pad::same) {  // a long last row: per-row
+                                                                  // transposes into the buffer
+        c.in.back() = pick(rng, 64, 80);
+        c.C = c.G = c.K = std::min<i64>(c.C, 33);
+      }
+      Variant v = random_variant(rng, cov);
+      v.algorithm = "depthwise_bwd_weights";
+      SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " depthwise_bwd_weights case #" +
+                   std::to_string(i) + " " + c.describe());
+      run_case_in_its_dtype(c, v, rng);
+      ++ran;
+      if (too_many_failures()) FAIL() << "too many failures";
+    }
+  });
+  EXPECT_EQ(ran, 300);
+  EXPECT_EQ(algorithm_tally()["backward_weights depthwise_bwd_weights"] - took_before, 300);
+}
+
 // phased_bwd_data splits dx by stride phase (phases no tap reaches, taps t0 + u·s/gcd(s, d),
 // dy cropped when a phase's padding is negative) and runs each as a forward problem through
 // another algorithm, with the weights as a transposed, reversed view (or packed, for groups):

@@ -49,14 +49,43 @@ struct DwconvClArgs {
 template <typename T>
 using DwconvClRow = void (*)(const DwconvClArgs<T>& a);
 
+/// Channels-last depthwise weight gradient, the adjoint of DwconvClRow for the weights: for
+/// sources r < nsrc, taps j < kw and channels c < channels (a multiple of the lane count),
+///   dwsrc[r][j·dwstride + c] += Σ_{i < nrows} Σ_{p < npos} dy[i·dy_row + p·dy_step + c] ·
+///                                 xsrc[r][i·x_row + p·pos_step + j·kw_step + c]
+/// as two running sums, the terms of even p added in order of (i, p) to the stored value, those
+/// of odd p likewise to zero, the second sum added to the first at the end; each channel in its
+/// own lane (so a channel's sums do not depend on which vector or block it falls in). The sums
+/// stay in registers over all nrows·npos terms.
+template <typename T>
+struct DwconvClWgradArgs {
+  std::int64_t nrows, npos, channels, nsrc, kw;
+  const T* const* xsrc;
+  T* const* dwsrc;
+  std::int64_t x_row, pos_step, kw_step, dwstride;
+  const T* dy;
+  std::int64_t dy_row, dy_step;
+};
+template <typename T>
+using DwconvClWgradRow = void (*)(const DwconvClWgradArgs<T>& a);
+
+/// dst[r·ldd + c] = src[c·lds + r] for c < cn, r < rn (channel planes to position-major rows
+/// and back), in whole-vector blocks.
+template <typename T>
+using DwconvTranspose = void (*)(std::int64_t cn, std::int64_t rn, const T* src, std::int64_t lds,
+                                 T* dst, std::int64_t ldd);
+
 template <typename T>
 struct DwconvKernel {
   DwconvUkernel<T> run;
   DwconvCopyRows<T> copy_rows;
   DwconvClRow<T> cl_row;
+  DwconvClWgradRow<T> cl_wgrad_row;
+  DwconvTranspose<T> transpose;
   int block;  // positions per iteration (NV · lanes)
   const char* name;  // e.g. "f32_dwconv_64__avx512"
   const char* cl_name;  // the channels-last kernel, e.g. "f32_dwconv_cl_8x16__avx512"
+  const char* cl_wgrad_name;  // its weight-gradient twin, e.g. "f32_dwconv_cl_wgrad_3x64__avx512"
 };
 
 struct DwconvKernels {
