@@ -293,9 +293,9 @@ void run_small_planes(const ConvProblem& p, const State& st, const ConvArgs& a) 
     for (std::int64_t item = begin; item < end; ++item) {
       const std::int64_t n = item / nchunks, c0 = item % nchunks * kClChunk, cn = std::min(kClChunk, C - c0);
       xv.size[1] = yv.size[1] = cn;
-      transpose_tiled<T>(cn, in_sp, a.x.at<const T>(n, c0, 0, 0, 0), a.x.stride[1], xs, kClChunk);
+      uk.transpose(cn, in_sp, a.x.at<const T>(n, c0, 0, 0, 0), a.x.stride[1], xs, kClChunk);
       channels_last_rows<T>(p, uk, a, xv, yv, 0, 0, c0, cn, 0, p.out[0] * p.out[1], mem);
-      transpose_tiled<T>(out_sp, cn, ys, kClChunk, a.y.at<T>(n, c0, 0, 0, 0), a.y.stride[1]);
+      uk.transpose(out_sp, cn, ys, kClChunk, a.y.at<T>(n, c0, 0, 0, 0), a.y.stride[1]);
     }
   });
 }
