@@ -1,0 +1,160 @@
+// tests/cpp/dwconv_kernels_test.cpp — every ISA's depthwise-family helper kernels against
+// plain loops: the row copies (unit, stride-2 de-interleave and merge, gathers, scatters,
+// negative steps) with every length around the vector widths and guard values around each
+// destination element, the channel/position transpose, and the channels-last weight-gradient
+// row (two sums per tap, many rows, strides and dilation), in float and double.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "isa_util.hpp"
+#include "kernels/dwconv/dwconv_kernels.hpp"
+
+namespace {
+
+using convkit::detail::DwconvKernel;
+using convkit::detail::Isa;
+using i64 = std::int64_t;
+
+template <typename T>
+const DwconvKernel<T>& table(Isa isa) {
+  if constexpr (sizeof(T) == 4)
+    return convkit::detail::dwconv_kernels(isa).f32;
+  else
+    return convkit::detail::dwconv_kernels(isa).f64;
+}
+
+template <typename T>
+std::vector<T> random_values(std::size_t n, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int> u(-50, 50);
+  std::vector<T> v(n);
+  for (T& x : v) x = static_cast<T>(u(rng)) / 4;
+  return v;
+}
+
+template <typename T>
+void check_copy_rows(Isa isa) {
+  const DwconvKernel<T>& k = table<T>(isa);
+  std::mt19937_64 rng(11);
+  const T guard = T(-12345);
+  for (const auto [src_step, dst_step] : std::vector<std::pair<i64, i64>>{
+           {1, 1}, {2, 1}, {1, 2}, {3, 1}, {1, 3}, {2, 2}, {-1, 1}, {1, -1}, {-2, 1}, {7, 1}, {1, 5}})
+    for (i64 rows = 1; rows <= 3; ++rows)
+      for (i64 len = 0; len <= 41; ++len) {
+        SCOPED_TRACE(std::string(convkit::detail::isa_name(isa)) + " steps " + std::to_string(src_step) +
+                     "," + std::to_string(dst_step) + " rows " + std::to_string(rows) + " len " +
+                     std::to_string(len));
+        const i64 sspan = std::max<i64>(1, (len - 1) * std::abs(src_step) + 1);
+        const i64 dspan = std::max<i64>(1, (len - 1) * std::abs(dst_step) + 1);
+        const i64 sstride = sspan + 3, dstride = dspan + 5;
+        // Sources padded by a margin on both sides (a read beyond the row would still find
+        // memory; its value must not matter because it never lands in the destination).
+        std::vector<T> src = random_values<T>(static_cast<std::size_t>(rows * sstride + 64), rng);
+        std::vector<T> dst(static_cast<std::size_t>(rows * dstride + 64), guard);
+        const T* s0 = src.data() + 32 + (src_step < 0 ? sspan - 1 : 0);
+        T* d0 = dst.data() + 32 + (dst_step < 0 ? dspan - 1 : 0);
+        std::vector<T> want = dst;
+        T* w0 = want.data() + (d0 - dst.data());
+        for (i64 r = 0; r < rows; ++r)
+          for (i64 i = 0; i < len; ++i) w0[r * dstride + i * dst_step] = s0[r * sstride + i * src_step];
+        k.copy_rows(rows, len, s0, sstride, src_step, d0, dstride, dst_step);
+        ASSERT_EQ(dst, want);
+      }
+}
+
+TEST(DwconvKernels, CopyRowsEveryStepAndLength) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
+    check_copy_rows<float>(isa);
+    check_copy_rows<double>(isa);
+  }
+}
+
+template <typename T>
+void check_transpose(Isa isa) {
+  const DwconvKernel<T>& k = table<T>(isa);
+  std::mt19937_64 rng(12);
+  for (i64 cn : {1, 3, 4, 8, 15, 16, 17, 33, 64})
+    for (i64 rn : {1, 2, 7, 9, 16, 31, 49, 70}) {
+      const i64 lds = rn + 3, ldd = cn + 2;
+      const std::vector<T> src = random_values<T>(static_cast<std::size_t>(cn * lds), rng);
+      std::vector<T> dst(static_cast<std::size_t>(rn * ldd), T(-7)), want = dst;
+      for (i64 c = 0; c < cn; ++c)
+        for (i64 r = 0; r < rn; ++r) want[static_cast<std::size_t>(r * ldd + c)] = src[static_cast<std::size_t>(c * lds + r)];
+      k.transpose(cn, rn, src.data(), lds, dst.data(), ldd);
+      ASSERT_EQ(dst, want) << convkit::detail::isa_name(isa) << " cn " << cn << " rn " << rn;
+    }
+}
+
+TEST(DwconvKernels, TransposeEveryShape) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
+    check_transpose<float>(isa);
+    check_transpose<double>(isa);
+  }
+}
+
+// The weight-gradient row against its definition (quarter-integers, so every partial sum is
+// exact and the result must match bit for bit): stored value kept, every term of every row
+// and position counted once, lanes past the channels untouched.
+template <typename T>
+void check_wgrad_row(Isa isa) {
+  const DwconvKernel<T>& k = table<T>(isa);
+  std::mt19937_64 rng(13);
+  const i64 lanes = (isa == Isa::avx512 ? 64 : isa == Isa::avx2 ? 32 : 16) / static_cast<i64>(sizeof(T));
+  for (i64 cvec : {1, 2, 3, 4, 5, 9})
+    for (i64 kw : {1, 2, 3, 4, 7})
+      for (i64 npos : {0, 1, 2, 5, 8})
+        for (i64 nrows : {1, 3}) {
+          const i64 C = cvec * lanes, ld = C + lanes;  // a gap between positions
+          const i64 s = 1 + (npos + kw) % 2, dil = 1 + kw % 2, nsrc = 2;
+          const i64 row_len = (npos * s + kw * dil + 2) * ld;
+          std::vector<T> x = random_values<T>(static_cast<std::size_t>(nsrc * nrows * row_len), rng);
+          std::vector<T> dy = random_values<T>(static_cast<std::size_t>(nrows * (npos + 1) * ld), rng);
+          std::vector<T> dw = random_values<T>(static_cast<std::size_t>(nsrc * kw * (C + 3)), rng);
+          std::vector<T> want = dw;
+          const T* xsrc[2] = {x.data(), x.data() + nrows * row_len};
+          T* dwsrc[2] = {dw.data(), dw.data() + kw * (C + 3)};
+          convkit::detail::DwconvClWgradArgs<T> a{};
+          a.nrows = nrows;
+          a.npos = npos;
+          a.channels = C;
+          a.nsrc = nsrc;
+          a.kw = kw;
+          a.xsrc = xsrc;
+          a.dwsrc = dwsrc;
+          a.x_row = row_len;
+          a.pos_step = s * ld;
+          a.kw_step = dil * ld;
+          a.dwstride = C + 3;
+          a.dy = dy.data();
+          a.dy_row = (npos + 1) * ld;
+          a.dy_step = ld;
+          for (i64 r = 0; r < nsrc; ++r)
+            for (i64 j = 0; j < kw; ++j)
+              for (i64 c = 0; c < C; ++c) {
+                T* out = want.data() + (r * kw + j) * (C + 3) + c;
+                T even = *out, odd = T(0);
+                for (i64 i = 0; i < nrows; ++i)
+                  for (i64 p = 0; p < npos; ++p) {
+                    const T term = dy[static_cast<std::size_t>(i * a.dy_row + p * ld + c)] *
+                                   xsrc[r][i * row_len + p * a.pos_step + j * a.kw_step + c];
+                    (p % 2 == 0 ? even : odd) += term;
+                  }
+                *out = even + odd;
+              }
+          k.cl_wgrad_row(a);
+          ASSERT_EQ(dw, want) << convkit::detail::isa_name(isa) << " vectors " << cvec << " kw " << kw
+                              << " npos " << npos << " rows " << nrows;
+        }
+}
+
+TEST(DwconvKernels, WeightGradientRowMatchesDefinition) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
+    check_wgrad_row<float>(isa);
+    check_wgrad_row<double>(isa);
+  }
+}
+
+}  // namespace
