@@ -77,6 +77,36 @@ def torch_backward_table(path):
     return "\n".join(out)
 
 
+def f64_table(ck_path, torch_path):
+    """Forward float64: convkit-bench (% of the float64 peak) joined with torch_bench --dtype
+    float64 by layer name."""
+    ck = {r["name"]: r for r in rows(ck_path)}
+    th = {r["name"]: r for r in rows(torch_path)} if os.path.exists(torch_path) else {}
+    out = ["### Forward, float64, NCHW, 2 threads (oneDNN has no float64 convolution; PyTorch "
+           "1.13 float64)", "", f"`{header(ck_path)}`", ""]
+    if th:
+        out += [f"`{header(torch_path)}`", ""]
+    out += ["| layer | algorithm | ms | GFLOP/s | % f64 peak | verify | torch NCHW ms | "
+            "torch channels_last ms | × torch NCHW | convkit NHWC × torch channels_last |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in ck.items():
+        t = th.get(name)
+        tcols = (f"{float(t['torch_nchw_ms']):.3f} | {float(t['torch_cl_ms']):.3f} | "
+                 f"{float(t['speed_nchw']):.2f} | {float(t['speed_nhwc']):.2f}") if t else "– | – | – | –"
+        out.append(f"| {name} | {r['algorithm']} | {float(r['median_ms']):.3f} | "
+                   f"{float(r['gflops']):.0f} | {float(r['pct_peak']):.0f}% | {r['verify']} | {tcols} |")
+    g = geomean([float(r["gflops"]) for r in ck.values()])
+    gp = geomean([float(r["pct_peak"]) for r in ck.values()])
+    line = f"Geometric means: convkit {g:.0f} GFLOP/s, {gp:.0f}% of the float64 peak"
+    if th:
+        gn = geomean([float(t["speed_nchw"]) for t in th.values()])
+        gl = geomean([float(t["speed_nhwc"]) for t in th.values()])
+        line += (f"; speed vs torch float64 NCHW **{gn:.2f}×**, convkit NHWC vs torch "
+                 f"channels_last **{gl:.2f}×** (> 1: convkit faster)")
+    out += ["", line + ".", ""]
+    return "\n".join(out)
+
+
 def signal_table(path):
     def num(v, fmt):
         x = float(v)
@@ -116,6 +146,9 @@ def main(d):
     p = os.path.join(d, "torch_bwd_2t.csv")
     if os.path.exists(p):
         parts.append(torch_backward_table(p))
+    p = os.path.join(d, "fwd_2t_f64.csv")
+    if os.path.exists(p):
+        parts.append(f64_table(p, os.path.join(d, "torch_2t_f64.csv")))
     print("\n".join(parts))
 
 

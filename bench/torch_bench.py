@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""convkit vs PyTorch: forward conv2d timings over a layer suite (float32).
+"""convkit vs PyTorch: forward conv2d timings over a layer suite (float32, or --dtype float64).
 
 For every layer of the suite (bench/suites/layers.csv format:
 name,n,c,h,w,k,r,s,stride,pad,dilation,groups) this times
@@ -46,6 +46,8 @@ def parse_args(argv=None):
                         "least 0.5 s; 3 when one call takes over 1 s)")
     p.add_argument("--csv", default="", help="also write the rows to this CSV file")
     p.add_argument("--skip-torch", action="store_true", help="time convkit only")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="element type of every tensor (default float32)")
     p.add_argument("--backward", action="store_true",
                    help="time the backward pass instead (NCHW): grad_x and grad_weight from "
                         "grad_output, convkit.conv2d_backward vs torch.ops.aten."
@@ -135,8 +137,9 @@ def time_it(fn, fixed_reps):
 
 
 def small_ints(rng, shape):
-    # Small integers: every partial sum is exact in float32, so all variants must agree exactly.
-    return rng.integers(-2, 3, size=shape).astype(np.float32)
+    # Small integers: every partial sum is exact in float32 (and float64), so all variants must
+    # agree exactly.
+    return rng.integers(-2, 3, size=shape).astype(ARGS.dtype)
 
 
 def tolerance(algorithm, summed_channels):
@@ -263,7 +266,7 @@ def main_backward(a, layers):
                                                             "speed")}
     print(f"# geomean over {len(rows)} layer(s): convkit {gm['convkit_gflops']:.1f} GFLOP/s, "
           f"torch {gm['torch_gflops']:.1f} GFLOP/s; speed convkit/torch {gm['speed']:.3f}")
-    return report_differences_and_csv(a, rows, gm, "torch_bench --backward",
+    return report_differences_and_csv(a, rows, gm, f"torch_bench --backward dtype={a.dtype}",
                                       check=not a.skip_torch)
 
 
@@ -290,7 +293,8 @@ def main():
     # glibc wants plain digits: "1e11" is silently not applied (checked with glibc 2.36).
     malloc_ok = (os.environ.get("MALLOC_MMAP_MAX_") == "0"
                  and os.environ.get("MALLOC_TRIM_THRESHOLD_", "").isdigit())
-    print(f"# torch_bench: threads={a.threads} reps={a.reps or 'adaptive(>=5 and >=0.5 s)'} "
+    print(f"# torch_bench: dtype={a.dtype} threads={a.threads} "
+          f"reps={a.reps or 'adaptive(>=5 and >=0.5 s)'} "
           f"convkit {convkit.__version__} torch {torch.__version__ if torch else '-'} "
           f"numpy {np.__version__}")
     print(f"# {blas_note}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
@@ -340,8 +344,8 @@ def main():
         x = small_ints(rng, (n, c, h, w))
         wt = small_ints(rng, (k, c // g, r, s))
         x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-        y = np.empty((n, k, oh, ow), np.float32)
-        y_nhwc = np.empty((n, oh, ow, k), np.float32)
+        y = np.empty((n, k, oh, ow), a.dtype)
+        y_nhwc = np.empty((n, oh, ow, k), a.dtype)
         kw = dict(stride=st, padding=pd, dilation=dl, groups=g)
         alg = convkit.explain(x, wt, **kw).split("chose '")[-1].split("'")[0]
 
@@ -397,7 +401,7 @@ def main():
         print(f"# other processes used {100 * rf:.1f}% of the machine's CPUs during the run "
               f"({run_load.seconds():.1f} s); {disturbed} layer(s) flagged DISTURBED (> 5%)"
               + (": re-run on a quiet machine before trusting the numbers" if rf > 0.05 else ""))
-    rc = report_differences_and_csv(a, rows, gm, "torch_bench", check=True)
+    rc = report_differences_and_csv(a, rows, gm, f"torch_bench dtype={a.dtype}", check=True)
     if limiter is not None:
         limiter.restore_original_limits()
     return rc
