@@ -23,6 +23,7 @@ __all__ = [
     "conv1d_backward", "conv2d_backward", "conv3d_backward",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "conv_output_size", "get_output_dim", "explain", "algorithms", "algorithm_is_approximate",
+    "pack_weights", "PackedConv",
     "set_num_threads", "get_num_threads", "set_workspace_limit", "get_workspace_limit",
     "set_flush_denormal", "get_flush_denormal",
     "Conv1d", "Conv2d", "Conv3d", "signal",
@@ -353,6 +354,89 @@ def explain(x, weight, stride=1, padding=0, dilation=1, groups=1, padding_mode="
                             _int(groups, "groups"), _str(padding_mode, "padding_mode"),
                             _layout(layout, nd), _str(algorithm, "algorithm"),
                             _bool(direct_summation_only, "direct_summation_only"))
+
+
+class PackedConv:
+    """A forward convolution whose weights were prepared once (see pack_weights).
+
+    Calling it, packed(x, bias=None, out=None, activation=None), gives exactly what
+    conv{1,2,3}d(x, weight, bias, ...) gives with the packed weight and the same arguments
+    (bitwise), for x of `input_shape` and `dtype`. It holds a snapshot of the weight: later
+    changes to the weight array do not reach it. Immutable; usable from several threads.
+    Attributes: algorithm, nbytes (memory held), input_shape, output_shape, dtype; explain().
+    """
+
+    __slots__ = ("_impl",)
+
+    def __init__(self, impl):
+        self._impl = impl
+
+    def __call__(self, x, bias=None, out=None, activation=None):
+        dtype = np.dtype(self._impl.dtype)
+        a = np.asarray(x)
+        _check_numeric(a, "x")
+        if a.dtype.kind != "f":
+            a = a.astype(dtype)
+        if any(s % a.itemsize for s in a.strides):
+            a = np.ascontiguousarray(a)
+        if bias is not None:
+            bias = np.asarray(bias)
+            _check_numeric(bias, "bias")
+            bias = np.ascontiguousarray(bias, dtype=dtype)
+        return self._impl.forward(a, bias, _out(out), _activation(activation))
+
+    @property
+    def algorithm(self):
+        return self._impl.algorithm
+
+    @property
+    def nbytes(self):
+        return self._impl.nbytes
+
+    @property
+    def input_shape(self):
+        return tuple(self._impl.input_shape)
+
+    @property
+    def output_shape(self):
+        return tuple(self._impl.output_shape)
+
+    @property
+    def dtype(self):
+        return np.dtype(self._impl.dtype)
+
+    def explain(self):
+        """Which algorithm runs and why (as convkit.explain)."""
+        return self._impl.explain()
+
+    def __repr__(self):
+        return (f"PackedConv(input_shape={self.input_shape}, output_shape={self.output_shape}, "
+                f"dtype={self.dtype}, algorithm={self.algorithm!r}, nbytes={self.nbytes})")
+
+
+def pack_weights(weight, input_shape, stride=1, padding=0, dilation=1, groups=1,
+                 padding_mode="zeros", layout=None, algorithm="auto",
+                 direct_summation_only=False):
+    """Prepares `weight` once for many forward convolutions of inputs shaped `input_shape`.
+
+    The arguments are conv{1,2,3}d's (the number of spatial dimensions is weight.ndim - 2);
+    input_shape is the full shape of x in `layout` (batch included). Returns a PackedConv:
+    packed(x, bias=None, out=None, activation=None) is the forward convolution. The plan's
+    algorithm keeps what it precomputes from the weights (Winograd: the transformed filters,
+    which otherwise cost about a third of a small layer's time on every call). float32
+    weights stay float32 (x must then be float32 too); other numeric weights become float64.
+    """
+    w = _prepare({"weight": weight}, optional=())["weight"]
+    nd = w.ndim - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"weight: got {w.ndim} dimensions, expected 3, 4 or 5 "
+                         "(out_channels, in_channels/groups, *kernel)")
+    shape = _ints(input_shape, "input_shape")
+    kind, pairs = _padding(padding)
+    return PackedConv(_convkit.pack_weights(
+        nd, w, shape, _ints(stride, "stride"), kind, pairs, _ints(dilation, "dilation"),
+        _int(groups, "groups"), _str(padding_mode, "padding_mode"), _layout(layout, nd),
+        _str(algorithm, "algorithm"), _bool(direct_summation_only, "direct_summation_only")))
 
 
 def algorithms():

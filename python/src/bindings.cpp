@@ -76,24 +76,31 @@ convkit::Padding make_padding(const std::string& kind, const Pairs& pairs) {
   throw convkit::InvalidArgument("padding: got '" + kind + "', expected 'same', 'valid' or sizes");
 }
 
-// Descriptor of the forward problem whose input is shaped like `x` and weight like `w`.
-ConvDesc forward_desc(int nd, const py::array& x, const py::array& w, DType t,
-                      const std::vector<std::int64_t>& stride, const std::string& pad_kind,
-                      const Pairs& pads, const std::vector<std::int64_t>& dilation,
-                      std::int64_t groups, const std::string& padding_mode,
-                      const std::string& layout) {
+std::vector<std::int64_t> shape_of(const py::array& a) {
+  return std::vector<std::int64_t>(a.shape(), a.shape() + a.ndim());
+}
+
+// Descriptor of the forward problem whose input has shape `xshape` (named `xname` in errors)
+// and whose weight is shaped like `w`.
+ConvDesc forward_desc(int nd, const std::vector<std::int64_t>& xshape, const char* xname,
+                      const py::array& w, DType t, const std::vector<std::int64_t>& stride,
+                      const std::string& pad_kind, const Pairs& pads,
+                      const std::vector<std::int64_t>& dilation, std::int64_t groups,
+                      const std::string& padding_mode, const std::string& layout) {
   ConvDesc d;
   d.spatial_dims = nd;
   d.layout = convkit::parse_layout(layout, nd);
   const std::string lname = convkit::layout_name(d.layout, nd);
-  check_ndim(x, nd, "x", lname);
+  if (static_cast<int>(xshape.size()) != nd + 2)
+    throw convkit::ShapeError(std::string(xname) + ": got " + std::to_string(xshape.size()) +
+                              " dimensions, expected " + std::to_string(nd + 2) + " (" + lname + ")");
   check_ndim(w, nd, "weight", std::string("out_channels, in_channels/groups") +
                                   (nd == 1 ? ", kW" : nd == 2 ? ", kH, kW" : ", kD, kH, kW"));
   const bool last = d.layout == convkit::Layout::channels_last;
-  d.batch = x.shape(0);
-  d.in_channels = last ? x.shape(nd + 1) : x.shape(1);
+  d.batch = xshape[0];
+  d.in_channels = last ? xshape[static_cast<std::size_t>(nd + 1)] : xshape[1];
   for (int i = 0; i < nd; ++i) {
-    d.input_size.push_back(x.shape(last ? 1 + i : 2 + i));
+    d.input_size.push_back(xshape[static_cast<std::size_t>(last ? 1 + i : 2 + i)]);
     d.kernel_size.push_back(w.shape(2 + i));
   }
   d.out_channels = w.shape(0);
@@ -104,6 +111,15 @@ ConvDesc forward_desc(int nd, const py::array& x, const py::array& w, DType t,
   d.padding_mode = convkit::parse_padding_mode(padding_mode);
   d.dtype = t;
   return d;
+}
+
+ConvDesc forward_desc(int nd, const py::array& x, const py::array& w, DType t,
+                      const std::vector<std::int64_t>& stride, const std::string& pad_kind,
+                      const Pairs& pads, const std::vector<std::int64_t>& dilation,
+                      std::int64_t groups, const std::string& padding_mode,
+                      const std::string& layout) {
+  return forward_desc(nd, shape_of(x), "x", w, t, stride, pad_kind, pads, dilation, groups,
+                      padding_mode, layout);
 }
 
 py::array conv_forward(int nd, const py::array& x, const py::array& w,
@@ -217,6 +233,59 @@ py::array conv_transpose(int nd, const py::array& x, const py::array& w,
   return y;
 }
 
+// A forward plan with its weights packed once (ConvPlan::pack_weights): Python's
+// convkit.pack_weights returns it, and calling it runs the forward convolution.
+struct PackedConv {
+  std::shared_ptr<const convkit::ConvPlan> plan;
+  convkit::PackedWeights packed;
+  DType dtype;
+  int nd;
+};
+
+PackedConv pack_weights(int nd, const py::array& w, const std::vector<std::int64_t>& input_shape,
+                        const std::vector<std::int64_t>& stride, const std::string& pad_kind,
+                        const Pairs& pads, const std::vector<std::int64_t>& dilation,
+                        std::int64_t groups, const std::string& padding_mode,
+                        const std::string& layout, const std::string& algorithm,
+                        bool direct_summation_only) {
+  const DType t = dtype_of_array(w, "weight");
+  const ConvDesc d = forward_desc(nd, input_shape, "input_shape", w, t, stride, pad_kind, pads,
+                                  dilation, groups, padding_mode, layout);
+  convkit::PlanOptions opts{algorithm};
+  opts.direct_summation_only = direct_summation_only;
+  PackedConv pc;
+  pc.plan = convkit::cached_plan(convkit::ConvProblem(d), convkit::Direction::forward, opts);
+  pc.dtype = t;
+  pc.nd = nd;
+  const TensorView wv = view_of(w, "weight");
+  {
+    py::gil_scoped_release release;
+    pc.packed = pc.plan->pack_weights(wv);
+  }
+  return pc;
+}
+
+py::array packed_forward(const PackedConv& pc, const py::array& x,
+                         const std::optional<py::array>& bias, std::optional<py::array> out,
+                         const std::string& activation) {
+  const convkit::Activation act = convkit::parse_activation(activation);
+  const DType t = dtype_of_array(x, "x");
+  if (t != pc.dtype)
+    throw convkit::UnsupportedError(std::string("x: got dtype ") + convkit::dtype_name(t) +
+                                    ", expected " + convkit::dtype_name(pc.dtype) +
+                                    " (the dtype the weights were packed in)");
+  py::array y = result_array(out, t, pc.plan->problem().output_shape());
+  const TensorView xv = view_of(x, "x");
+  const TensorView yv = writable_view_of(y, "out");
+  std::optional<TensorView> bv;
+  if (bias) bv = view_of(*bias, "bias");
+  {
+    py::gil_scoped_release release;
+    pc.plan->forward(xv, pc.packed, bv ? &*bv : nullptr, yv, act);
+  }
+  return y;
+}
+
 std::string explain(int nd, const std::string& direction, const py::array& x, const py::array& w,
                     const std::vector<std::int64_t>& stride, const std::string& pad_kind,
                     const Pairs& pads, const std::vector<std::int64_t>& dilation,
@@ -262,6 +331,16 @@ PYBIND11_MODULE(_convkit, m) {
     }
   });
 
+  py::class_<PackedConv>(m, "PackedConv")
+      .def("forward", &packed_forward)
+      .def_property_readonly("algorithm", [](const PackedConv& pc) { return pc.plan->algorithm_name(); })
+      .def_property_readonly("nbytes", [](const PackedConv& pc) { return pc.packed.bytes(); })
+      .def_property_readonly("input_shape", [](const PackedConv& pc) { return pc.plan->problem().input_shape(); })
+      .def_property_readonly("output_shape", [](const PackedConv& pc) { return pc.plan->problem().output_shape(); })
+      .def_property_readonly("dtype", [](const PackedConv& pc) { return std::string(convkit::dtype_name(pc.dtype)); })
+      .def_property_readonly("nd", [](const PackedConv& pc) { return pc.nd; })
+      .def("explain", [](const PackedConv& pc) { return pc.plan->explain(); });
+  m.def("pack_weights", &pack_weights);
   m.def("conv_forward", &conv_forward);
   m.def("conv_backward", &conv_backward);
   m.def("conv_transpose", &conv_transpose);

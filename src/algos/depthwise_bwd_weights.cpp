@@ -72,6 +72,10 @@ struct State {
   Isa isa;
   std::int64_t chunk;  // channels per work item
   std::int64_t P[3];   // padded input extent
+  // Strides of axes with one output and dilations of axes with one tap are never applied:
+  // they are 0 here, so that absurd values there cannot overflow the offsets (every other
+  // stride and dilation step stays inside the padded extent).
+  std::int64_t stride[3], dilation[3];
 };
 
 // The largest chunk whose buffers fit the budget (at least one vector of channels).
@@ -176,9 +180,9 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
         args.kw = KW;
         args.xsrc = xsrc;
         args.dwsrc = dwsrc;
-        args.x_row = p.stride[1] * P[2] * CH;
-        args.pos_step = p.stride[2] * CH;
-        args.kw_step = p.dilation[2] * CH;
+        args.x_row = st.stride[1] * P[2] * CH;
+        args.pos_step = st.stride[2] * CH;
+        args.kw_step = st.dilation[2] * CH;
         args.dwstride = CH;
         args.dy_row = p.out[2] * CH;
         args.dy_step = CH;
@@ -186,7 +190,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
           args.dy = yb + o0 * p.out[1] * p.out[2] * CH;
           for (std::int64_t kd = 0; kd < KD; ++kd)
             for (std::int64_t kh = 0; kh < KH; ++kh) {
-              xsrc[0] = xb + ((o0 * p.stride[0] + kd * p.dilation[0]) * P[1] + kh * p.dilation[1]) * P[2] * CH;
+              xsrc[0] = xb + ((o0 * st.stride[0] + kd * st.dilation[0]) * P[1] + kh * st.dilation[1]) * P[2] * CH;
               dwsrc[0] = acc + (kd * KH + kh) * KW * CH;
               uk.cl_wgrad_row(args);
             }
@@ -245,7 +249,11 @@ class DepthwiseBwdWeights final : public Algorithm {
     auto st = std::make_shared<State>();
     st->isa = active_isa();
     st->chunk = chunk_for(p, st->isa);
-    for (int j = 0; j < 3; ++j) st->P[j] = p.in[j] + p.pad_before[j] + p.pad_after[j];
+    for (int j = 0; j < 3; ++j) {
+      st->P[j] = p.in[j] + p.pad_before[j] + p.pad_after[j];
+      st->stride[j] = p.out[j] > 1 ? p.stride[j] : 0;
+      st->dilation[j] = p.kernel[j] > 1 ? p.dilation[j] : 0;
+    }
     return st;
   }
 
