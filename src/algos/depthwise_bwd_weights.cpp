@@ -26,6 +26,7 @@
 #include "core/arena.hpp"
 #include "core/dtype_dispatch.hpp"
 #include "core/threading.hpp"
+#include "algos/position_major.hpp"
 #include "kernels/dwconv/dwconv_kernels.hpp"
 
 namespace convkit::detail {
@@ -40,9 +41,6 @@ constexpr std::int64_t kMaxChunk = 64;
 // 0.014 vs 0.057, dw14 0.034 vs 0.062, dw28 (784 positions) 0.040 vs 0.046, dw56 (3136)
 // 0.130 vs 0.113.
 constexpr std::int64_t kMaxPreferredPlane = 1024;
-// Input rows at least this long are transposed row by row into the padded buffer; shorter ones
-// as whole planes through a staging area.
-constexpr std::int64_t kLongRow = 64;
 
 template <typename T>
 const DwconvKernel<T>& kernel_for(Isa isa);
@@ -64,7 +62,7 @@ double elements_per_channel(const ConvProblem& p) {
     padded *= static_cast<double>(p.in[j] + p.pad_before[j] + p.pad_after[j]);
     out *= static_cast<double>(p.out[j]);
   }
-  const double stage = p.in[2] < kLongRow ? static_cast<double>(p.in_spatial()) : 0.0;
+  const double stage = p.in[2] < kPositionMajorLongRow ? static_cast<double>(p.in_spatial()) : 0.0;
   return padded + out + static_cast<double>(p.kernel_spatial()) + stage;
 }
 
@@ -101,47 +99,6 @@ std::size_t scratch_bytes(const ConvProblem& p, std::int64_t chunk) {
              dtype_size(p.dtype) + 192;
 }
 
-// One row of cn channels from a view into position-major order, ld elements per position:
-// dst[j·ld + c] = v(n, c0 + c, d0, d1, j) for j < len.
-template <typename T>
-void gather_row(const DwconvKernel<T>& uk, const View5& v, std::int64_t n, std::int64_t c0, std::int64_t cn, std::int64_t d0,
-                std::int64_t d1, std::int64_t len, T* dst, std::int64_t ld) {
-  const T* src = v.at<const T>(n, c0, d0, d1, 0);
-  if (v.stride[4] == 1) {
-    uk.transpose(cn, len, src, v.stride[1], dst, ld);
-  } else if (v.stride[1] == 1) {  // channels-last: one run of cn channels per position
-    uk.copy_rows(len, cn, src, v.stride[4], 1, dst, ld, 1);
-  } else {
-    for (std::int64_t j = 0; j < len; ++j)
-      for (std::int64_t c = 0; c < cn; ++c) dst[j * ld + c] = src[j * v.stride[4] + c * v.stride[1]];
-  }
-}
-
-// Channels [c0, c0 + cn) of image n of a view with spatial extent e into position-major rows
-// of a buffer with ld elements per position, whose row (i0, i1) starts at element
-// row_base + (i0·rows1 + i1)·row_stride. Dense channel planes are transposed whole, straight
-// into the buffer when its rows are consecutive, else when rows are short (per-row transposes
-// of short rows are mostly scalar edges) through `stage` (e0·e1·e2·ld elements).
-template <typename T>
-void gather_channels(const DwconvKernel<T>& uk, const View5& v, std::int64_t n, std::int64_t c0, std::int64_t cn, const std::int64_t* e,
-                     T* row_base, std::int64_t rows1, std::int64_t row_stride, std::int64_t ld, T* stage) {
-  const bool consecutive = row_stride == e[2] * ld && rows1 == e[1];
-  if (v.dense_from(2) && (consecutive || e[2] < kLongRow)) {
-    const std::int64_t len = e[0] * e[1] * e[2];
-    T* to = consecutive ? row_base : stage;
-    uk.transpose(cn, len, v.at<const T>(n, c0, 0, 0, 0), v.stride[1], to, ld);
-    if (!consecutive)
-      for (std::int64_t i0 = 0; i0 < e[0]; ++i0)
-        for (std::int64_t i1 = 0; i1 < e[1]; ++i1)
-          std::copy(to + (i0 * e[1] + i1) * e[2] * ld, to + (i0 * e[1] + i1 + 1) * e[2] * ld,
-                    row_base + (i0 * rows1 + i1) * row_stride);
-    return;
-  }
-  for (std::int64_t i0 = 0; i0 < e[0]; ++i0)
-    for (std::int64_t i1 = 0; i1 < e[1]; ++i1)
-      gather_row<T>(uk, v, n, c0, cn, i0, i1, e[2], row_base + (i0 * rows1 + i1) * row_stride, ld);
-}
-
 template <typename T>
 void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const DwconvKernel<T>& uk = kernel_for<T>(st.isa);
@@ -167,10 +124,10 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
       if (cn < CH && chunk != begin) std::fill(xb, xb + xlen + ylen, T(0));
       std::fill(acc, acc + taps * CH, T(0));
       for (std::int64_t n = 0; n < p.batch; ++n) {
-        gather_channels<T>(uk, a.x, n, c0, cn, p.in,
+        gather_position_major<T>(uk, a.x, n, c0, cn, p.in,
                            xb + ((p.pad_before[0] * P[1] + p.pad_before[1]) * P[2] + p.pad_before[2]) * CH,
                            P[1], P[2] * CH, CH, stage);
-        gather_channels<T>(uk, a.y, n, c0, cn, p.out, yb, p.out[1], p.out[2] * CH, CH, stage);
+        gather_position_major<T>(uk, a.y, n, c0, cn, p.out, yb, p.out[1], p.out[2] * CH, CH, stage);
         // Per output plane row group (o0) and source (kd, kh): one call over all o1 rows.
         DwconvClWgradArgs<T> args{};
         args.nrows = p.out[1];
