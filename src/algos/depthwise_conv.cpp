@@ -166,15 +166,19 @@ void channels_last_rows(const ConvProblem& p, const DwconvKernel<T>& uk, const C
   const T** wsrc = xsrc + taps;
   T* wp = reinterpret_cast<T*>(wsrc + taps);
   T* bias = wp + kClChunk * taps;
-  for (std::int64_t c = 0; c < cn; ++c) {
-    const T* wk = a.w.at<const T>(wc0 + c, 0, 0, 0, 0);
-    std::int64_t t = 0;
-    for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
-      for (std::int64_t t1 = 0; t1 < KH; ++t1)
-        for (std::int64_t t2 = 0; t2 < KW; ++t2, ++t)
-          wp[t * kClChunk + c] = wk[t0 * a.w.stride[2] + t1 * a.w.stride[3] + t2 * a.w.stride[4]];
-    bias[c] = a.bias ? *a.bias->at<const T>(wc0 + c) : T(0);
+  if (a.w.dense_from(2)) {  // each channel's taps one run: a transpose
+    uk.transpose(cn, taps, a.w.at<const T>(wc0, 0, 0, 0, 0), a.w.stride[0], wp, kClChunk);
+  } else {
+    for (std::int64_t c = 0; c < cn; ++c) {
+      const T* wk = a.w.at<const T>(wc0 + c, 0, 0, 0, 0);
+      std::int64_t t = 0;
+      for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
+        for (std::int64_t t1 = 0; t1 < KH; ++t1)
+          for (std::int64_t t2 = 0; t2 < KW; ++t2, ++t)
+            wp[t * kClChunk + c] = wk[t0 * a.w.stride[2] + t1 * a.w.stride[3] + t2 * a.w.stride[4]];
+    }
   }
+  for (std::int64_t c = 0; c < cn; ++c) bias[c] = a.bias ? *a.bias->at<const T>(wc0 + c) : T(0);
   DwconvClArgs<T> args{};
   args.channels = cn;
   args.wstride = kClChunk;
