@@ -42,13 +42,6 @@ constexpr std::int64_t kMaxChunk = 64;
 // 0.130 vs 0.113.
 constexpr std::int64_t kMaxPreferredPlane = 1024;
 
-template <typename T>
-const DwconvKernel<T>& kernel_for(Isa isa);
-template <>
-const DwconvKernel<float>& kernel_for<float>(Isa isa) { return dwconv_kernels(isa).f32; }
-template <>
-const DwconvKernel<double>& kernel_for<double>(Isa isa) { return dwconv_kernels(isa).f64; }
-
 std::int64_t lanes_of(const ConvProblem& p, Isa isa) {
   const int bytes = isa == Isa::avx512 ? 64 : isa == Isa::avx2 ? 32 : 16;
   return bytes / static_cast<std::int64_t>(dtype_size(p.dtype));
@@ -101,7 +94,7 @@ std::size_t scratch_bytes(const ConvProblem& p, std::int64_t chunk) {
 
 template <typename T>
 void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
-  const DwconvKernel<T>& uk = kernel_for<T>(st.isa);
+  const DwconvKernel<T>& uk = dwconv_kernel<T>(st.isa);
   const std::int64_t CH = st.chunk, C = p.in_channels;
   const std::int64_t nchunks = (C + CH - 1) / CH;
   const std::int64_t* P = st.P;
@@ -216,8 +209,8 @@ class DepthwiseBwdWeights final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    return describe_kernel(p.dtype == DType::f32 ? kernel_for<float>(st.isa).cl_wgrad_name
-                                                 : kernel_for<double>(st.isa).cl_wgrad_name,
+    return describe_kernel(p.dtype == DType::f32 ? dwconv_kernel<float>(st.isa).cl_wgrad_name
+                                                 : dwconv_kernel<double>(st.isa).cl_wgrad_name,
                            st.isa) +
            ", " + std::to_string(st.chunk) + " channels per work item";
   }

@@ -26,15 +26,8 @@
 namespace convkit::detail {
 namespace {
 
-template <typename T>
-const DwconvKernel<T>& kernel_for(Isa isa);
-template <>
-const DwconvKernel<float>& kernel_for<float>(Isa isa) { return dwconv_kernels(isa).f32; }
-template <>
-const DwconvKernel<double>& kernel_for<double>(Isa isa) { return dwconv_kernels(isa).f64; }
-
 std::int64_t block_of(const ConvProblem& p, Isa isa) {
-  return p.dtype == DType::f32 ? kernel_for<float>(isa).block : kernel_for<double>(isa).block;
+  return p.dtype == DType::f32 ? dwconv_kernel<float>(isa).block : dwconv_kernel<double>(isa).block;
 }
 
 struct State {
@@ -88,7 +81,7 @@ void copy_channel_in(const ConvProblem& p, const Geometry& g, const DwconvKernel
 
 template <typename T>
 void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
-  const DwconvKernel<T>& uk = kernel_for<T>(st.isa);
+  const DwconvKernel<T>& uk = dwconv_kernel<T>(st.isa);
   const Geometry& g = st.geo;
   const std::int64_t Kg = p.out_channels_per_group(), taps = p.kernel_spatial();
   const bool fast_in = rows_copy_in(p);
@@ -166,18 +159,7 @@ void channels_last_rows(const ConvProblem& p, const DwconvKernel<T>& uk, const C
   const T** wsrc = xsrc + taps;
   T* wp = reinterpret_cast<T*>(wsrc + taps);
   T* bias = wp + kClChunk * taps;
-  if (a.w.dense_from(2)) {  // each channel's taps one run: a transpose
-    uk.transpose(cn, taps, a.w.at<const T>(wc0, 0, 0, 0, 0), a.w.stride[0], wp, kClChunk);
-  } else {
-    for (std::int64_t c = 0; c < cn; ++c) {
-      const T* wk = a.w.at<const T>(wc0 + c, 0, 0, 0, 0);
-      std::int64_t t = 0;
-      for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
-        for (std::int64_t t1 = 0; t1 < KH; ++t1)
-          for (std::int64_t t2 = 0; t2 < KW; ++t2, ++t)
-            wp[t * kClChunk + c] = wk[t0 * a.w.stride[2] + t1 * a.w.stride[3] + t2 * a.w.stride[4]];
-    }
-  }
+  pack_position_major_weights<T>(uk, a.w, wc0, cn, p.kernel, wp, kClChunk);
   for (std::int64_t c = 0; c < cn; ++c) bias[c] = a.bias ? *a.bias->at<const T>(wc0 + c) : T(0);
   DwconvClArgs<T> args{};
   args.channels = cn;
@@ -238,7 +220,7 @@ void channels_last_rows(const ConvProblem& p, const DwconvKernel<T>& uk, const C
 // One work item: one image, one chunk of kClChunk channels, one group of output rows.
 template <typename T>
 void run_channels_last(const ConvProblem& p, const State& st, const ConvArgs& a) {
-  const DwconvKernel<T>& uk = kernel_for<T>(st.isa);
+  const DwconvKernel<T>& uk = dwconv_kernel<T>(st.isa);
   const std::int64_t C = p.in_channels;
   const std::int64_t nchunks = (C + kClChunk - 1) / kClChunk;
   const std::int64_t orows = p.out[0] * p.out[1];
@@ -280,7 +262,7 @@ std::size_t small_planes_scratch_bytes(const ConvProblem& p) {
 // channels, bias and ReLU fused) and transposes the result back into y's planes.
 template <typename T>
 void run_small_planes(const ConvProblem& p, const State& st, const ConvArgs& a) {
-  const DwconvKernel<T>& uk = kernel_for<T>(st.isa);
+  const DwconvKernel<T>& uk = dwconv_kernel<T>(st.isa);
   const std::int64_t C = p.in_channels, nchunks = (C + kClChunk - 1) / kClChunk;
   const std::int64_t in_sp = p.in_spatial(), out_sp = p.out_spatial();
   parallel_for(p.batch * nchunks, [&](std::int64_t begin, std::int64_t end, int) {
@@ -338,7 +320,7 @@ std::size_t padded_small_planes_scratch_bytes(const ConvProblem& p) {
 // weight transpose: the gain). Not for dw14's 196 positions: 0.034-0.042 -> 0.044-0.053 ms.
 template <typename T>
 void run_small_planes_padded(const ConvProblem& p, const State& st, const ConvArgs& a) {
-  const DwconvKernel<T>& uk = kernel_for<T>(st.isa);
+  const DwconvKernel<T>& uk = dwconv_kernel<T>(st.isa);
   constexpr std::int64_t CH = kClChunk;
   const std::int64_t C = p.in_channels, nchunks = (C + CH - 1) / CH;
   const std::int64_t lanes = uk.block / 4;  // the kernels' vector width (4 vectors per block)
@@ -368,18 +350,7 @@ void run_small_planes_padded(const ConvProblem& p, const State& st, const ConvAr
                                xs + ((p.pad_before[0] * P[1] + p.pad_before[1]) * P[2] + p.pad_before[2]) * CH,
                                P[1], P[2] * CH, CH, stage);
       // The chunk's weights tap-major, wp[t·CH + c] (zeros past cn), and its bias.
-      if (a.w.dense_from(2)) {  // each channel's taps one run: a transpose
-        uk.transpose(cn, taps, a.w.at<const T>(c0, 0, 0, 0, 0), a.w.stride[0], wp, CH);
-      } else {
-        for (std::int64_t c = 0; c < cn; ++c) {
-          const T* wk = a.w.at<const T>(c0 + c, 0, 0, 0, 0);
-          std::int64_t t = 0;
-          for (std::int64_t t0 = 0; t0 < KD; ++t0)
-            for (std::int64_t t1 = 0; t1 < KH; ++t1)
-              for (std::int64_t t2 = 0; t2 < KW; ++t2, ++t)
-                wp[t * CH + c] = wk[t0 * a.w.stride[2] + t1 * a.w.stride[3] + t2 * a.w.stride[4]];
-        }
-      }
+      pack_position_major_weights<T>(uk, a.w, c0, cn, p.kernel, wp, CH);
       for (std::int64_t t = 0; t < taps && cn < cvec; ++t) std::fill(wp + t * CH + cn, wp + t * CH + cvec, T(0));
       for (std::int64_t c = 0; c < cvec; ++c) bias[c] = c < cn && a.bias ? *a.bias->at<const T>(c0 + c) : T(0);
       for (std::int64_t r = 0; r < KD * KH; ++r) wsrc[r] = wp + r * KW * CH;
@@ -433,8 +404,8 @@ class DepthwiseConv final : public Algorithm {
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
     const bool cl = p.layout == Layout::channels_last && p.out_channels_per_group() == 1;
-    const char* kname = p.dtype == DType::f32 ? (cl ? kernel_for<float>(st.isa).cl_name : kernel_for<float>(st.isa).name)
-                                              : (cl ? kernel_for<double>(st.isa).cl_name : kernel_for<double>(st.isa).name);
+    const char* kname = p.dtype == DType::f32 ? (cl ? dwconv_kernel<float>(st.isa).cl_name : dwconv_kernel<float>(st.isa).name)
+                                              : (cl ? dwconv_kernel<double>(st.isa).cl_name : dwconv_kernel<double>(st.isa).name);
     return describe_kernel(kname, st.isa);
   }
 

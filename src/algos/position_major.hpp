@@ -2,7 +2,8 @@
 // values per position, channels contiguous): the layout in which the depthwise algorithms
 // vectorise over channels (depthwise forward on small planes, depthwise_bwd_weights). Any view:
 // dense channel planes go through the ISA's in-register transposes, channels-last rows through
-// its vector row copies, anything else element by element.
+// its vector row copies, anything else element by element. Also the chunk's depthwise
+// weights, tap-major.
 #pragma once
 
 #include <algorithm>
@@ -56,6 +57,25 @@ void gather_position_major(const DwconvKernel<T>& uk, const View5& v, std::int64
   for (std::int64_t i0 = 0; i0 < e[0]; ++i0)
     for (std::int64_t i1 = 0; i1 < e[1]; ++i1)
       gather_position_major_row<T>(uk, v, n, c0, cn, i0, i1, e[2], row_base + (i0 * rows1 + i1) * row_stride, ld);
+}
+
+// Weights of channels [c0, c0 + cn) of a depthwise layer (one input channel per group; w
+// viewed (K, 1, kD, kH, kW)) tap-major: wp[t·ld + c] for taps t in (kd, kh, kw) order.
+template <typename T>
+void pack_position_major_weights(const DwconvKernel<T>& uk, const View5& w, std::int64_t c0,
+                                 std::int64_t cn, const std::int64_t* kernel, T* wp, std::int64_t ld) {
+  if (w.dense_from(2)) {  // each channel's taps one run: a transpose
+    uk.transpose(cn, kernel[0] * kernel[1] * kernel[2], w.at<const T>(c0, 0, 0, 0, 0), w.stride[0], wp, ld);
+    return;
+  }
+  for (std::int64_t c = 0; c < cn; ++c) {
+    const T* wk = w.at<const T>(c0 + c, 0, 0, 0, 0);
+    std::int64_t t = 0;
+    for (std::int64_t t0 = 0; t0 < kernel[0]; ++t0)
+      for (std::int64_t t1 = 0; t1 < kernel[1]; ++t1)
+        for (std::int64_t t2 = 0; t2 < kernel[2]; ++t2, ++t)
+          wp[t * ld + c] = wk[t0 * w.stride[2] + t1 * w.stride[3] + t2 * w.stride[4]];
+  }
 }
 
 }  // namespace convkit::detail

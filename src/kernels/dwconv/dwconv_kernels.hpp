@@ -99,4 +99,13 @@ extern const DwconvKernels dwconv_kernels_avx512;
 
 const DwconvKernels& dwconv_kernels(Isa isa);
 
+/// The dtype's kernel of the ISA's table.
+template <typename T>
+const DwconvKernel<T>& dwconv_kernel(Isa isa) {
+  if constexpr (sizeof(T) == 4)
+    return dwconv_kernels(isa).f32;
+  else
+    return dwconv_kernels(isa).f64;
+}
+
 }  // namespace convkit::detail
