@@ -12,7 +12,8 @@
 //
 // The reduction over channels runs in blocks of kChannelBlock (WT's slice for a column tile
 // stays in L2), continued in place; each output element is computed by one work item (image,
-// block of positions) in a fixed order, so results do not depend on the thread count.
+// block of positions, range of column tiles) in a fixed order, so results do not depend on the
+// thread count.
 #include "algos/pointwise_channels_last.hpp"
 
 #include <algorithm>
@@ -130,19 +131,24 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
                       (p.out[0] == 1 || a.y.stride[2] == p.out[1] * a.y.stride[3]);
   const bool x_rows = a.x.stride[1] == 1 || C == 1;
   const std::int64_t tile_elems = mr * nr;
-  parallel_for(p.batch * blocks, [&](std::int64_t begin, std::int64_t end, int) {
+  // Column groups when there are fewer blocks of positions than 4 per thread (7×7 images:
+  // one block): each item takes a range of column tiles. (Any split gives the same sums.)
+  const std::int64_t kgroups = std::clamp<std::int64_t>(
+      (4 * current_num_threads() + p.batch * blocks - 1) / std::max<std::int64_t>(1, p.batch * blocks), 1, ktiles);
+  parallel_for(p.batch * blocks * kgroups, [&](std::int64_t begin, std::int64_t end, int) {
     T* mem = static_cast<T*>(thread_scratch(
         static_cast<std::size_t>(tile_elems + (x_rows ? 0 : mr * C)) * sizeof(T)));
     T* tile = mem;
     T* stage = mem + tile_elems;
     const T* rows[kConvMaxMr];
     for (std::int64_t item = begin; item < end; ++item) {
-      const std::int64_t n = item / blocks, blk = item % blocks;
+      const std::int64_t kg = item % kgroups, blk = (item / kgroups) % blocks, n = item / (kgroups * blocks);
       const std::int64_t t0 = blk * kTilesPerItem, t1 = std::min(ptiles, t0 + kTilesPerItem);
+      const std::int64_t kt0 = kg * ktiles / kgroups, kt1 = (kg + 1) * ktiles / kgroups;
       for (std::int64_t c0 = 0; c0 < C; c0 += kChannelBlock) {
         const std::int64_t cn = std::min(kChannelBlock, C - c0);
         const bool last_pass = c0 + cn == C;
-        for (std::int64_t kt = 0; kt < ktiles; ++kt) {
+        for (std::int64_t kt = kt0; kt < kt1; ++kt) {
           const std::int64_t k0 = kt * nr, kcols = std::min(nr, K - k0);
           const int nv = uk.narrow_vectors(kcols);
           const ConvUkernel<T> kern = nv < uk.nv ? uk.narrow[nv - 1] : uk.run;
