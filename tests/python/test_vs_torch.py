@@ -491,6 +491,9 @@ def test_forward_and_backward_vs_torch(nd, make_rng, case_counts):
         if algo == "winograd":  # 3x3 stride-1 float32 2-D only: test_winograd_vs_torch
             assert nd == 2 or ran == 0, (algo, dict(counts))
             continue
+        if algo == "pointwise_channels_last":  # 1x1 channels-last only: rare here, see
+            assert ran > 0, (algo, dict(counts))  # test_pointwise_channels_last_vs_torch
+            continue
         assert ran >= 20, (algo, dict(counts))
     # The generator must have produced every kind of problem the suite claims to cover.
     missing = [f for f in [*LAYOUTS[nd], *FORWARD_FEATURES] if features[f] < 3]
@@ -1017,3 +1020,55 @@ def test_fused_relu_keeps_nan_and_rejects_unknown_activations():
     assert np.isnan(y1[0, :, 1, 1]).all() and (np.nan_to_num(y1, nan=0.0) == 0).all()
     with pytest.raises(ValueError, match="activation"):
         ck.conv2d(x, w, activation="gelu")
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_pointwise_channels_last_vs_torch(nd, make_rng, case_counts):
+    """The channels-last 1x1 GEMM, forced, on random problems it takes: strides, every padding
+    mode and pad (zero rows, mapped rows), channel counts around its tile widths and above its
+    512-channel block, both dtypes, strided views of x and out, bias and ReLU; small integers,
+    so the result must equal torch's exactly."""
+    rng = make_rng(f"pw{nd}")
+    failures, ran = [], 0
+    for idx in range(40):
+        n = int(rng.integers(1, 3))
+        c = int(rng.choice([1, 3, 16, 17, 48, 65, 600 if idx % 10 == 3 else 33]))
+        k = int(rng.choice([1, 5, 16, 31, 48, 49, 64, 100]))
+        size = [int(rng.integers(1, 12 if nd < 3 else 6)) for _ in range(nd)]
+        stride = [int(rng.integers(1, 4)) for _ in range(nd)]
+        mode = str(rng.choice(MODES))
+        top = 2 if mode == "zeros" else 4
+        pairs = [tuple(int(v) for v in rng.integers(0, min(top, s_) + 1, 2)) for s_ in size]
+        dtype = np.float32 if rng.random() < 0.5 else np.float64
+        x = rng.integers(-2, 3, (n, c, *size)).astype(dtype)
+        wt = rng.integers(-2, 3, (k, c) + (1,) * nd).astype(dtype)
+        b = rng.integers(-2, 3, k).astype(dtype) if rng.random() < 0.5 else None
+        relu = rng.random() < 0.3
+        xin = to_last(x)
+        if rng.random() < 0.3:  # channels at a stride
+            big = np.zeros(xin.shape[:-1] + (2 * c,), dtype)
+            big[..., ::2] = xin
+            xin = big[..., ::2]
+        y_ref = oracle_conv(nd, x, wt, b, stride, pairs, [1] * nd, 1, mode)
+        if relu:
+            y_ref = np.maximum(y_ref, 0)
+        out = None
+        if rng.random() < 0.3:  # a strided out
+            big = np.full(to_last(y_ref).shape[:-1] + (2 * k,), np.nan, dtype)
+            out = big[..., ::2]
+        where = f"case {idx}: x{x.shape} w{wt.shape} stride {stride} pad {pairs} {mode} {dtype.__name__}"
+        try:
+            y = CK_CONV[nd](xin, wt, b, stride=stride, padding=pairs, padding_mode=mode,
+                            layout=LAYOUTS[nd][1], algorithm="pointwise_channels_last",
+                            activation="relu" if relu else None, out=out)
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{where}: raised {type(e).__name__}: {e}")
+            continue
+        ran += 1
+        if out is not None and y is not out:
+            failures.append(f"{where}: out= not returned")
+        if y.dtype != dtype or not np.array_equal(to_first(y), y_ref):
+            failures.append(f"{where}: differs from torch by {np.abs(to_first(y) - y_ref).max()}")
+    case_counts[f"conv{nd}d pointwise_channels_last"] = ran
+    assert not failures, (f"{len(failures)} failed:\n" + "\n".join(failures[:12]))
+    assert ran == 40
