@@ -12,8 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <functional>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -640,6 +640,31 @@ TEST(Algorithms, DepthwisePathsMatchOracle) {
   EXPECT_EQ(ran, 360);
 }
 
+// Runs `cases` random cases with `algorithm` forced under every ISA cap (the same draws under
+// each: `make` builds case i from the generator), and returns how many ran.
+int run_forced_cases(const std::string& algorithm, std::uint64_t seed, int cases,
+                     const std::function<Case(std::mt19937_64&, Coverage&, int)>& make) {
+  int ran = 0;
+  for_each_isa_cap([&](const char* isa) {
+    std::mt19937_64 rng(seed);
+    Coverage cov;
+    for (int i = 0; i < cases; ++i) {
+      const Case c = make(rng, cov, i);
+      Variant v = random_variant(rng, cov);
+      v.algorithm = algorithm;
+      SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " " + algorithm + " case #" +
+                   std::to_string(i) + " " + c.describe());
+      run_case_in_its_dtype(c, v, rng);
+      ++ran;
+      if (too_many_failures()) {
+        ADD_FAILURE() << "too many failures";
+        return;
+      }
+    }
+  });
+  return ran;
+}
+
 // depthwise_bwd_weights: channel counts around the vector widths and its chunk sizes (tails
 // of a chunk, several chunks per thread), zero padding (the only mode it takes), strides,
 // dilation, 1-D/2-D/3-D, rows shorter and longer than its whole-plane transpose limit, every
@@ -647,31 +672,19 @@ TEST(Algorithms, DepthwisePathsMatchOracle) {
 // the oracle. Its other directions are declined and skipped.
 TEST(Algorithms, DepthwiseBwdWeightsMatchesOracle) {
   const i64 channels[] = {1, 3, 8, 15, 16, 17, 31, 33, 64, 65, 70, 130};
-  int ran = 0;
   const int took_before = algorithm_tally()["backward_weights depthwise_bwd_weights"];
-  for_each_isa_cap([&](const char* isa) {
-    std::mt19937_64 rng(9090);
-    Coverage cov;
-    for (int i = 0; i < 100; ++i) {
-      Case c;
-      do {
-        c = random_case(rng, cov, /*medium=*/i % 2 == 0);
-      } while (c.mode != PaddingMode::zeros && c.pad != Case::Pad::valid);
-      c.G = c.C = c.K = channels[pick(rng, 0, 11)];
-      if (c.N == 0 && i % 10 != 0) c.N = 1;
-      if (i % 5 == 1 && c.nd <= 2 && c.pad != Case::Pad::same) {  // a long last row: per-row
-                                                                  // transposes into the buffer
-        c.in.back() = pick(rng, 64, 80);
-        c.C = c.G = c.K = std::min<i64>(c.C, 33);
-      }
-      Variant v = random_variant(rng, cov);
-      v.algorithm = "depthwise_bwd_weights";
-      SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " depthwise_bwd_weights case #" +
-                   std::to_string(i) + " " + c.describe());
-      run_case_in_its_dtype(c, v, rng);
-      ++ran;
-      if (too_many_failures()) FAIL() << "too many failures";
+  const int ran = run_forced_cases("depthwise_bwd_weights", 9090, 100, [&](std::mt19937_64& rng, Coverage& cov, int i) {
+    Case c;
+    do {
+      c = random_case(rng, cov, /*medium=*/i % 2 == 0);
+    } while (c.mode != PaddingMode::zeros && c.pad != Case::Pad::valid);
+    c.G = c.C = c.K = channels[pick(rng, 0, 11)];
+    if (c.N == 0 && i % 10 != 0) c.N = 1;
+    if (i % 5 == 1 && c.nd <= 2 && c.pad != Case::Pad::same) {  // a long last row: per-row
+      c.in.back() = pick(rng, 64, 80);                          // transposes into the buffer
+      c.C = c.G = c.K = std::min<i64>(c.C, 33);
     }
+    return c;
   });
   EXPECT_EQ(ran, 300);
   EXPECT_EQ(algorithm_tally()["backward_weights depthwise_bwd_weights"] - took_before, 300);
@@ -685,31 +698,20 @@ TEST(Algorithms, DepthwiseBwdWeightsMatchesOracle) {
 // against the oracle.
 TEST(Algorithms, PointwiseChannelsLastMatchesOracle) {
   const i64 channels[] = {1, 3, 8, 15, 16, 17, 33, 48, 49, 64, 65, 100};
-  int ran = 0;
   const int took_before = algorithm_tally()["forward pointwise_channels_last"];
-  for_each_isa_cap([&](const char* isa) {
-    std::mt19937_64 rng(5150);
-    Coverage cov;
-    for (int i = 0; i < 80; ++i) {
-      Case c;
-      do {
-        c = random_case(rng, cov, /*medium=*/i % 2 == 0);
-      } while (c.pad == Case::Pad::same);
-      for (auto& k : c.k) k = 1;
-      c.layout = Layout::channels_last;
-      c.G = 1;
-      c.C = channels[pick(rng, 0, 11)];
-      c.K = channels[pick(rng, 0, 11)];
-      if (i % 20 == 7) c.C = 520 + pick(rng, 0, 100);  // two channel blocks
-      if (c.N == 0 && i % 10 != 0) c.N = 1;
-      Variant v = random_variant(rng, cov);
-      v.algorithm = "pointwise_channels_last";
-      SCOPED_TRACE(std::string("CONVKIT_MAX_ISA=") + isa + " pointwise_channels_last case #" +
-                   std::to_string(i) + " " + c.describe());
-      run_case_in_its_dtype(c, v, rng);
-      ++ran;
-      if (too_many_failures()) FAIL() << "too many failures";
-    }
+  const int ran = run_forced_cases("pointwise_channels_last", 5150, 80, [&](std::mt19937_64& rng, Coverage& cov, int i) {
+    Case c;
+    do {
+      c = random_case(rng, cov, /*medium=*/i % 2 == 0);
+    } while (c.pad == Case::Pad::same);
+    for (auto& k : c.k) k = 1;
+    c.layout = Layout::channels_last;
+    c.G = 1;
+    c.C = channels[pick(rng, 0, 11)];
+    c.K = channels[pick(rng, 0, 11)];
+    if (i % 20 == 7) c.C = 520 + pick(rng, 0, 100);  // two channel blocks
+    if (c.N == 0 && i % 10 != 0) c.N = 1;
+    return c;
   });
   EXPECT_EQ(ran, 240);
   EXPECT_EQ(algorithm_tally()["forward pointwise_channels_last"] - took_before, 240);
