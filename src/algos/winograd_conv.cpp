@@ -710,6 +710,14 @@ class WinogradConv final : public Algorithm {
     if (p.kernel[1] != 3 || p.kernel[2] != 3) return "3x3 kernels only";
     if (p.stride[1] != 1 || p.stride[2] != 1) return "stride 1 only";
     if (p.groups != 1) return "ungrouped convolutions only";
+    // A dilated layer runs as dilation_h·dilation_w dense phases (one more image each); with
+    // far more phases than outputs most are empty, and an absurd dilation (1e15, found by the
+    // fuzzer) would be enumerated for ever.
+    const std::int64_t* outs = d == Direction::forward ? p.out : p.in;
+    if (static_cast<double>(p.dilation[1]) * static_cast<double>(p.dilation[2]) >
+        4.0 * static_cast<double>(outs[1] + 1) * static_cast<double>(outs[2] + 1))
+      return "dilation " + std::to_string(p.dilation[1]) + "x" + std::to_string(p.dilation[2]) +
+             " makes far more phases than output positions";
     if (d == Direction::backward_data) {
       if (p.padding_mode != PaddingMode::zeros)
         return "backward-data with zero padding only (other modes fold gradients back)";
