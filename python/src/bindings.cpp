@@ -239,7 +239,6 @@ struct PackedConv {
   std::shared_ptr<const convkit::ConvPlan> plan;
   convkit::PackedWeights packed;
   DType dtype;
-  int nd;
 };
 
 PackedConv pack_weights(int nd, const py::array& w, const std::vector<std::int64_t>& input_shape,
@@ -256,7 +255,6 @@ PackedConv pack_weights(int nd, const py::array& w, const std::vector<std::int64
   PackedConv pc;
   pc.plan = convkit::cached_plan(convkit::ConvProblem(d), convkit::Direction::forward, opts);
   pc.dtype = t;
-  pc.nd = nd;
   const TensorView wv = view_of(w, "weight");
   {
     py::gil_scoped_release release;
@@ -338,7 +336,6 @@ PYBIND11_MODULE(_convkit, m) {
       .def_property_readonly("input_shape", [](const PackedConv& pc) { return pc.plan->problem().input_shape(); })
       .def_property_readonly("output_shape", [](const PackedConv& pc) { return pc.plan->problem().output_shape(); })
       .def_property_readonly("dtype", [](const PackedConv& pc) { return std::string(convkit::dtype_name(pc.dtype)); })
-      .def_property_readonly("nd", [](const PackedConv& pc) { return pc.nd; })
       .def("explain", [](const PackedConv& pc) { return pc.plan->explain(); });
   m.def("pack_weights", &pack_weights);
   m.def("conv_forward", &conv_forward);

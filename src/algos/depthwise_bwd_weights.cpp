@@ -21,12 +21,11 @@
 
 #include <algorithm>
 #include <string>
-#include <vector>
 
+#include "algos/position_major.hpp"
 #include "core/arena.hpp"
 #include "core/dtype_dispatch.hpp"
 #include "core/threading.hpp"
-#include "algos/position_major.hpp"
 #include "kernels/dwconv/dwconv_kernels.hpp"
 
 namespace convkit::detail {
@@ -43,8 +42,7 @@ constexpr std::int64_t kMaxChunk = 64;
 constexpr std::int64_t kMaxPreferredPlane = 1024;
 
 std::int64_t lanes_of(const ConvProblem& p, Isa isa) {
-  const int bytes = isa == Isa::avx512 ? 64 : isa == Isa::avx2 ? 32 : 16;
-  return bytes / static_cast<std::int64_t>(dtype_size(p.dtype));
+  return p.dtype == DType::f32 ? dwconv_kernel<float>(isa).lanes : dwconv_kernel<double>(isa).lanes;
 }
 
 // Elements per channel of the two buffers, the accumulators and the staging area (padded input

@@ -20,7 +20,6 @@
 #include "core/dtype_dispatch.hpp"
 #include "core/padding.hpp"
 #include "core/threading.hpp"
-#include "core/transpose.hpp"
 #include "kernels/dwconv/dwconv_kernels.hpp"
 
 namespace convkit::detail {
@@ -323,7 +322,7 @@ void run_small_planes_padded(const ConvProblem& p, const State& st, const ConvAr
   const DwconvKernel<T>& uk = dwconv_kernel<T>(st.isa);
   constexpr std::int64_t CH = kClChunk;
   const std::int64_t C = p.in_channels, nchunks = (C + CH - 1) / CH;
-  const std::int64_t lanes = uk.block / 4;  // the kernels' vector width (4 vectors per block)
+  const std::int64_t lanes = uk.lanes;
   std::int64_t P[3], s[3], d[3];
   for (int j = 0; j < 3; ++j) {
     P[j] = p.in[j] + p.pad_before[j] + p.pad_after[j];

@@ -103,6 +103,8 @@ void check_wgrad_row(Isa isa) {
   const DwconvKernel<T>& k = table<T>(isa);
   std::mt19937_64 rng(13);
   const i64 lanes = (isa == Isa::avx512 ? 64 : isa == Isa::avx2 ? 32 : 16) / static_cast<i64>(sizeof(T));
+  ASSERT_EQ(k.lanes, lanes) << convkit::detail::isa_name(isa);
+  ASSERT_EQ(k.block, 4 * lanes) << convkit::detail::isa_name(isa);
   for (i64 cvec : {1, 2, 3, 4, 5, 9})
     for (i64 kw : {1, 2, 3, 4, 7})
       for (i64 npos : {0, 1, 2, 5, 8})

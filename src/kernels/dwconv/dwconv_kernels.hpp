@@ -83,6 +83,7 @@ struct DwconvKernel {
   DwconvClWgradRow<T> cl_wgrad_row;
   DwconvTranspose<T> transpose;
   int block;  // positions per iteration (NV · lanes)
+  int lanes;  // values per vector
   const char* name;  // e.g. "f32_dwconv_64__avx512"
   const char* cl_name;  // the channels-last kernel, e.g. "f32_dwconv_cl_8x16__avx512"
   const char* cl_wgrad_name;  // its weight-gradient twin, e.g. "f32_dwconv_cl_wgrad_3x64__avx512"
