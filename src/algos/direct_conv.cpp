@@ -39,7 +39,8 @@ constexpr std::size_t kInputBlockBytes = 24 * 1024;    // input slice reused acr
 
 struct State {
   Isa isa;
-  Geometry geo;
+  Geometry geo;       // weights in contiguous rows (one-tap problems may end in dot products)
+  Geometry geo_view;  // weights through a strided view (no dot-product tail)
   // A 1×1 unpadded strided problem runs as the stride-1 problem on the input's strided view
   // (its shifted copy is the one phase the taps read, not all stride² phases).
   std::shared_ptr<ConvProblem> subsampled;
@@ -70,15 +71,42 @@ bool input_is_shifted_layout(const ConvProblem& p, const View5& x) {
   return x.dense_from(2);
 }
 
+// Writes the dot-product tail's sums of output channels [k0, k0 + rows), positions
+// [qmain, qmain + cols) (flat output indices), with the bias and ReLU.
+template <typename T>
+void write_dot_tail(const ConvProblem& p, const ConvArgs& a, std::int64_t n, std::int64_t k0,
+                    std::int64_t rows, std::int64_t qmain, std::int64_t cols, const T* sums) {
+  for (std::int64_t j = 0; j < cols; ++j) {
+    const std::int64_t q = qmain + j;
+    const std::int64_t o2 = q % p.out[2], o1 = (q / p.out[2]) % p.out[1],
+                       o0 = q / (p.out[2] * p.out[1]);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const T v = sums[i * cols + j] + (a.bias ? *a.bias->at<const T>(k0 + i) : T(0));
+      *a.y.at<T>(n, k0 + i, o0, o1, o2) = a.relu ? relu(v) : v;
+    }
+  }
+}
+
 template <typename T>
 void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
-  const ConvKernel<T>& uk = forward_kernel<T>(p, st.isa);
-  const Geometry& g = st.geo;
+  // Weights are read in place: contiguous rows by the plain kernel, any other view (e.g. the
+  // transposed, reversed weights of phased_bwd_data) by the view kernel: row k starts at
+  // w[k][0], its channel c wcstride further, tap t of that wtaps[t] further.
+  const bool rows_contiguous = a.w.dense_from(1);  // each weight row one run
+  const ConvKernel<T>& uk = forward_kernel<T>(p, st.isa, rows_contiguous);
+  const Geometry& g = rows_contiguous ? st.geo : st.geo_view;
   const std::int64_t mr = uk.mr, nr = uk.nr;
   const std::int64_t Kg = p.out_channels_per_group(), Cg = p.in_channels_per_group();
   const std::int64_t taps = p.kernel_spatial();
   const std::int64_t ktiles = (Kg + mr - 1) / mr;
-  const std::int64_t tiles = (g.qext + nr - 1) / nr;
+  // Positions [qmain, qext) past the last whole vector of a one-tap problem run as dot
+  // products over channels (uk.dot_tail) in the work item of the last tile, from a gathered
+  // copy of their input columns xt[j][c]; the vector tiles cover [0, qmain) exactly.
+  const std::int64_t lanes = nr / uk.nv;
+  const std::int64_t dot_cols = rows_contiguous ? forward_dot_cols(p, lanes) : 0;
+  const std::int64_t qmain = g.qext - dot_cols;
+  const std::int64_t tiles = std::max<std::int64_t>(1, (qmain + nr - 1) / nr);
+  const std::int64_t ldxt = (p.in_channels + 15) / 16 * 16;
   const std::int64_t wtile = Cg * taps * mr;  // weight elements per k-tile (L2 blocking)
   // Output-channel chunks: weights that fit in L2, but enough work items for every thread.
   std::int64_t kchunk = std::max<std::int64_t>(
@@ -117,10 +145,6 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t cblock = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(kInputBlockBytes / (static_cast<std::size_t>(span) * sizeof(T))));
 
-  // Weights are read in place: contiguous rows by the plain kernel, any other view (e.g. the
-  // transposed, reversed weights of phased_bwd_data) by the view kernel: row k starts at
-  // w[k][0], its channel c wcstride further, tap t of that wtaps[t] further.
-  const bool rows_contiguous = a.w.dense_from(1);  // each weight row one run
   const std::int64_t wcstride = a.w.stride[1];
   const std::vector<std::int64_t> wtaps = spatial_offsets(a.w);
   // A 1×1, stride-1, unpadded problem whose input planes are contiguous already is in the
@@ -128,11 +152,14 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   // run past the input).
   const bool x_in_place = input_is_shifted_layout(p, a.x);
   const std::int64_t tail_q0 = (tiles - 1) * nr;
-  const bool tail_copy = x_in_place && tail_q0 + nr > g.qext;
+  const bool tail_copy = x_in_place && tail_q0 + nr > qmain && qmain > tail_q0;
   const std::int64_t xs_elems = x_in_place ? (tail_copy ? p.in_channels * nr : 0)
                                            : p.in_channels * g.cstride;
-  T* xs = static_cast<T*>(
-      thread_scratch(static_cast<std::size_t>(xs_elems) * sizeof(T), ScratchSlot::shared));
+  const std::int64_t xs_pad = (xs_elems + 15) / 16 * 16;
+  T* xs = static_cast<T*>(thread_scratch(
+      static_cast<std::size_t>(xs_pad + (dot_cols ? dot_cols * ldxt : 0)) * sizeof(T),
+      ScratchSlot::shared));
+  T* xt = xs + xs_pad;
 
   // Threads take contiguous runs of (chunk, tile) items. Chunk-major, each reads all of the
   // input copy and its share of the weights; tile-major, its share of the input and all the
@@ -145,6 +172,10 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
       static_cast<double>(x_in_place ? p.in_spatial() : g.cstride) * sizeof(T);
   const bool tile_major =
       tiles >= 4 * current_num_threads() && weight_bytes <= 4 * input_bytes;
+  // The dot-product tail's per-thread buffers: each k-tile's partial vectors, carried between
+  // channel blocks, and the finished sums of one k-tile.
+  const std::int64_t part_elems = dot_cols * mr * lanes;
+  const std::int64_t acc_elems = (kchunk * mr * nr + 15) / 16 * 16;
 
   // When extended positions are output positions (no discarded columns: 1×1 kernels at
   // stride 1, or the subsampled strided ones) and each output plane is contiguous, a full
@@ -159,15 +190,18 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
     parallel_for(p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
       if (!x_in_place) {
         build_shifted_channels<T>(p, g, rows, a.x, n, begin, end, xs);
-        return;
-      }
-      for (std::int64_t c = begin; c < end; ++c) {
-        if (tail_copy) {
+      } else if (tail_copy) {
+        for (std::int64_t c = begin; c < end; ++c) {
           const T* src = a.x.at<const T>(n, c, 0, 0, 0) + tail_q0;
           T* dst = xs + c * nr;
           std::copy(src, src + (g.qext - tail_q0), dst);
           std::fill(dst + (g.qext - tail_q0), dst + nr, T(0));
         }
+      }
+      // The dot-product tail's input columns, channel-contiguous.
+      for (std::int64_t c = begin; c < end && dot_cols; ++c) {
+        const T* src = x_in_place ? a.x.at<const T>(n, c, 0, 0, 0) : xs + c * g.cstride;
+        for (std::int64_t j = 0; j < dot_cols; ++j) xt[j * ldxt + c] = src[qmain + j];
       }
     });
     // Items are shared out dynamically at the end (an output tile's sums do not depend on the
@@ -177,9 +211,11 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
     parallel_for_dynamic(items, grain, [&](std::int64_t begin, std::int64_t end, int) {
       // Per thread: kchunk tiles of running sums, and the tile's runs of real outputs.
       T* acc = static_cast<T*>(thread_scratch(
-          static_cast<std::size_t>(kchunk * mr * nr) * sizeof(T) +
+          static_cast<std::size_t>(acc_elems + kchunk * part_elems + mr * lanes) * sizeof(T) +
           static_cast<std::size_t>(3 * nr) * sizeof(std::int64_t)));
-      std::int64_t* run_j = reinterpret_cast<std::int64_t*>(acc + kchunk * mr * nr);
+      T* part = acc + acc_elems;                  // 64-byte aligned: acc_elems % 16 == 0
+      T* dot_out = part + kchunk * part_elems;    // mr × dot_cols finished sums
+      std::int64_t* run_j = reinterpret_cast<std::int64_t*>(dot_out + mr * lanes);
       std::int64_t* run_len = run_j + nr;
       std::int64_t* run_off = run_len + nr;
       const std::int64_t ys = a.y.stride[4];
@@ -194,11 +230,11 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
         {
           std::int64_t o2 = q0 % g.Lq[2], r = q0 / g.Lq[2];
           std::int64_t o1 = r % g.Lq[1], o0 = r / g.Lq[1];
-          for (std::int64_t j = 0; j < nr && q0 + j < g.qext;) {
+          for (std::int64_t j = 0; j < nr && q0 + j < qmain;) {
             const std::int64_t row_left = g.Lq[2] - o2;
             if (o1 < p.out[1] && o2 < p.out[2]) {
               run_j[nruns] = j;
-              run_len[nruns] = std::min({p.out[2] - o2, nr - j, g.qext - q0 - j});
+              run_len[nruns] = std::min({p.out[2] - o2, nr - j, qmain - q0 - j});
               run_off[nruns++] = o0 * a.y.stride[2] + o1 * a.y.stride[3] + o2 * a.y.stride[4];
             }
             j += row_left;
@@ -209,7 +245,8 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             }
           }
         }
-        if (nruns == 0) continue;
+        const bool dot_here = dot_cols > 0 && q0 == tail_q0;
+        if (nruns == 0 && !dot_here) continue;
         const std::int64_t k0 = chunk * kchunk, k1 = std::min(ktiles, k0 + kchunk);
         // Where this tile's input starts, and the distance between its channels.
         const T* xg = xs + grp * Cg * g.cstride + q0;
@@ -223,16 +260,18 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             cs = a.x.stride[1];
           }
         }
-        // A partial last tile runs a narrower version of the kernel (same output stride).
-        const int nv_here = uk.narrow_vectors(std::min(nr, g.qext - q0));
+        // A partial last tile runs a narrower version of the kernel (same output stride); with
+        // a dot-product tail, none when the tail is all there is.
+        const bool vector_tile = qmain > q0;
+        const int nv_here = vector_tile ? uk.narrow_vectors(std::min(nr, qmain - q0)) : uk.nv;
         const ConvUkernel<T> run = nv_here < uk.nv ? uk.narrow[nv_here - 1] : uk.run;
         const ConvViewUkernel<T> run_view =
             nv_here < uk.nv ? uk.narrow_view[nv_here - 1] : uk.run_view;
-        const bool tile_direct = y_direct && q0 + nr <= g.qext;
+        const bool tile_direct = y_direct && q0 + nr <= qmain;
         // The next tile of this group, when this thread is likely to run it next (the copied
         // tail of an in-place input lives elsewhere: not prefetched).
         const T* xnext = nullptr;
-        if (prefetch_next && q0 + nr < g.qext && (!tile_major || chunk == 0) &&
+        if (prefetch_next && q0 + nr < qmain && (!tile_major || chunk == 0) &&
             !(x_in_place && tail_copy && q0 + nr == tail_q0))
           xnext = xg + nr;
         for (std::int64_t c0 = 0; c0 < Cg; c0 += cblock) {
@@ -260,14 +299,22 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
             const T* wrows[kConvMaxMr];
             for (std::int64_t i = 0; i < mr; ++i)
               wrows[i] = a.w.at<const T>(grp * Kg + std::min(kt * mr + i, Kg - 1), c0, 0, 0, 0);
-            if (rows_contiguous)
+            if (!vector_tile) {
+            } else if (rows_contiguous) {
               run(cn, taps, g.taps.data(), xg + c0 * cs, cs, wrows, o);
-            else
+            } else {
               run_view(cn, taps, g.taps.data(), wtaps.data(), xg + c0 * cs, cs, wrows, wcstride,
                        o);
+            }
+            if (dot_here) {  // while this k-tile's weight rows are in L1
+              uk.dot_tail(cn, dot_cols, xt + grp * Cg + c0, ldxt, wrows,
+                          part + (kt - k0) * part_elems, c0 > 0, last ? dot_out : nullptr);
+              if (last) write_dot_tail<T>(p, a, n, grp * Kg + kt * mr, std::min(mr, Kg - kt * mr),
+                                          qmain, dot_cols, dot_out);
+            }
           }
         }
-        for (std::int64_t kt = k0; kt < k1; ++kt) {
+        for (std::int64_t kt = k0; kt < k1 && vector_tile; ++kt) {
           const std::int64_t rows = std::min(mr, Kg - kt * mr);
           if (tile_direct && rows == mr) continue;  // written by the kernel
           if (channels_inner) {
@@ -341,6 +388,7 @@ class DirectConv final : public Algorithm {
     s->subsampled = subsampled_problem(p);
     const ConvProblem& q = s->subsampled ? *s->subsampled : p;
     s->geo = geometry(q, tile_width(q, s->isa));
+    s->geo_view = geometry(q, tile_width(q, s->isa, false));
     return s;
   }
 
@@ -360,8 +408,12 @@ class DirectConv final : public Algorithm {
     const std::int64_t nr = tile_width(p, active_isa());
     const std::size_t es = dtype_size(p.dtype);
     const std::size_t chunk_tiles = kWeightChunkBytes / es + 2;  // upper bound on kchunk + 1
-    return std::min<std::size_t>(chunk_tiles, 64) * 8 * static_cast<std::size_t>(nr) * es +
-           2 * static_cast<std::size_t>(nr) * sizeof(std::int64_t);
+    // the dot-product tail: fewer than lanes² partial values per tile row (lanes ≤ 16)
+    const std::size_t dot_part =
+        forward_dot_tail(p) ? static_cast<std::size_t>(kConvMaxMr) * 256 * es : 0;
+    return std::min<std::size_t>(chunk_tiles, 64) *
+               (8 * static_cast<std::size_t>(nr) * es + dot_part) +
+           3 * static_cast<std::size_t>(nr) * sizeof(std::int64_t);
   }
 
   void execute(const ConvProblem& p, Direction, const void* state,

@@ -105,9 +105,12 @@ inline const ConvKernel<double>* variants<double>(Isa isa) { return conv_kernels
 
 // The variant with the least work for `rows` tile rows and `cols` positions, counting the
 // padding of rows to whole tiles, of columns to whole tiles and a narrow last tile, and each
-// variant's relative speed (ties: the earlier one).
+// variant's relative speed (ties: the earlier one). `dot_cols` more positions run as the
+// dot-product tail (ConvDotTail), at the cost of kDotTailPenalty vector-tile columns each.
+constexpr double kDotTailPenalty = 1.3;
 template <typename T>
-const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t rows_needed, std::int64_t cols_needed) {
+const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t rows_needed, std::int64_t cols_needed,
+                                 std::int64_t dot_cols = 0) {
   const ConvKernel<T>* v = variants<T>(isa);
   int best = 0;
   double best_cost = 0;
@@ -123,8 +126,9 @@ const ConvKernel<T>& pick_kernel(Isa isa, std::int64_t rows_needed, std::int64_t
                     (nv_tail == 1 ? kConvNarrowPenalty[0] : nv_tail == 2 ? kConvNarrowPenalty[1] : 1.0)
               : 0.0);
     const double cost = static_cast<double>(rows) / static_cast<double>(rows_needed) *
-                        cols / static_cast<double>(cols_needed) *
-                        kConvVariantPenalty[i];
+                        (cols * kConvVariantPenalty[i] +
+                         static_cast<double>(dot_cols) * kDotTailPenalty) /
+                        static_cast<double>(cols_needed + dot_cols);
     if (i == 0 || cost < best_cost) {
       best = i;
       best_cost = cost;
@@ -141,19 +145,39 @@ inline std::int64_t extended_positions(const ConvProblem& p) {
   return ((p.out[0] - 1) * Lq[1] + (p.out[1] - 1)) * Lq[2] + p.out[2];
 }
 
-/// The forward kernel: output channels of a group × extended positions.
+/// True when the forward layout's extended positions are the output positions of a one-tap
+/// kernel (1×1 at any stride; q = the flat output index): the positions past the last whole
+/// vector then run as dot products over channels (ConvDotTail) instead of a padded vector.
+inline bool forward_dot_tail(const ConvProblem& p) {
+  if (p.kernel_spatial() != 1) return false;
+  for (int j = 1; j < 3; ++j)
+    if ((p.in[j] + p.pad_before[j] + p.pad_after[j] + p.stride[j] - 1) / p.stride[j] != p.out[j])
+      return false;
+  return true;
+}
+
+/// Positions of the forward layout that run as the dot-product tail (0 without one).
+inline std::int64_t forward_dot_cols(const ConvProblem& p, std::int64_t lanes) {
+  return forward_dot_tail(p) ? extended_positions(p) % lanes : 0;
+}
+
+/// The forward kernel: output channels of a group × extended positions. `dot_tail`: the
+/// weight rows are contiguous, so a one-tap problem may end in the dot-product tail.
 template <typename T>
-const ConvKernel<T>& forward_kernel(const ConvProblem& p, Isa isa) {
-  return pick_kernel<T>(isa, p.out_channels_per_group(), extended_positions(p));
+const ConvKernel<T>& forward_kernel(const ConvProblem& p, Isa isa, bool dot_tail = true) {
+  const ConvKernel<T>& v0 = variants<T>(isa)[0];
+  const std::int64_t dot = dot_tail ? forward_dot_cols(p, v0.nr / v0.nv) : 0;
+  return pick_kernel<T>(isa, p.out_channels_per_group(), extended_positions(p) - dot, dot);
 }
 
 template <typename T>
-std::int64_t tile_width(const ConvProblem& p, Isa isa) {
-  return forward_kernel<T>(p, isa).nr;
+std::int64_t tile_width(const ConvProblem& p, Isa isa, bool dot_tail = true) {
+  return forward_kernel<T>(p, isa, dot_tail).nr;
 }
 
-inline std::int64_t tile_width(const ConvProblem& p, Isa isa) {
-  return p.dtype == DType::f32 ? tile_width<float>(p, isa) : tile_width<double>(p, isa);
+inline std::int64_t tile_width(const ConvProblem& p, Isa isa, bool dot_tail = true) {
+  return p.dtype == DType::f32 ? tile_width<float>(p, isa, dot_tail)
+                               : tile_width<double>(p, isa, dot_tail);
 }
 
 // Output channel k of image n at the extended positions: dst[front + q(o)] = out[n][k][o],

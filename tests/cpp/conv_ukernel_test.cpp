@@ -2,7 +2,9 @@
 // CPU runs (each tile variant, its view variant and its narrow versions) against the scalar
 // formula of src/kernels/conv/conv_kernels.hpp, with integer-valued data (exact in any order):
 // channels and taps of any count, the tap loop's 1-tap path, an output row stride wider than
-// the tile, accumulation, and the bias/ReLU epilogue (NaN kept by ReLU).
+// the tile, accumulation, and the bias/ReLU epilogue (NaN kept by ReLU); and each variant's
+// dot-product tail (every column count below the vector width, channel counts with and
+// without a partial last vector, carried between two channel blocks, NaN propagated).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -125,6 +127,74 @@ void check_isa(Isa isa, std::mt19937_64& rng) {
       }
     }
   }
+}
+
+// The dot-product tail of kernel k: ncols columns, channels split into two blocks at `split`
+// (the partial vectors carried between them), against the plain sums.
+template <typename T>
+void check_dot_tail(const ConvKernel<T>& k, std::int64_t ncols, std::int64_t channels,
+                    std::int64_t split, bool nan, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int> val(-4, 4);
+  const std::int64_t mr = k.mr, lanes = k.nr / k.nv;
+  const std::int64_t ldxt = channels + 3;
+  std::vector<T> xt(static_cast<std::size_t>(ncols * ldxt));
+  for (auto& e : xt) e = static_cast<T>(val(rng));
+  const std::int64_t wrow = channels + 5;  // rows apart: a read past a row would show
+  std::vector<T> w(static_cast<std::size_t>(mr * wrow), std::numeric_limits<T>::infinity());
+  const T* wrows[convkit::detail::kConvMaxMr];
+  for (std::int64_t i = 0; i < mr; ++i) {
+    for (std::int64_t c = 0; c < channels; ++c)
+      w[static_cast<std::size_t>(i * wrow + c)] = static_cast<T>(val(rng));
+    wrows[i] = w.data() + i * wrow;
+  }
+  if (nan) xt[static_cast<std::size_t>(ldxt * (ncols - 1) + channels - 1)] =
+      std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> part(static_cast<std::size_t>(mr * ncols * lanes + 64));
+  T* aligned = reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(part.data()) + 63) / 64 * 64);
+  std::vector<T> out(static_cast<std::size_t>(mr * ncols), T(99));
+  const T* w2[convkit::detail::kConvMaxMr];
+  for (std::int64_t i = 0; i < mr; ++i) w2[i] = wrows[i] + split;
+  if (split > 0) k.dot_tail(split, ncols, xt.data(), ldxt, wrows, aligned, false, nullptr);
+  k.dot_tail(channels - split, ncols, xt.data() + split, ldxt, w2, aligned, split > 0, out.data());
+  for (std::int64_t i = 0; i < mr; ++i)
+    for (std::int64_t j = 0; j < ncols; ++j) {
+      T s = 0;
+      for (std::int64_t c = 0; c < channels; ++c)
+        s += wrows[i][c] * xt[static_cast<std::size_t>(j * ldxt + c)];
+      const T got = out[static_cast<std::size_t>(i * ncols + j)];
+      ASSERT_TRUE((std::isnan(s) && std::isnan(got)) || got == s)
+          << k.name << " dot tail, " << ncols << " columns, " << channels << " channels split at "
+          << split << ": row " << i << " column " << j << " got " << got << ", want " << s;
+    }
+}
+
+TEST(ConvMicroKernels, DotProductTailMatchesFormula) {
+  std::mt19937_64 rng(20261130);
+  int checked = 0;
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    if (static_cast<int>(isa) > static_cast<int>(convkit::detail::cpu_isa())) continue;
+    SCOPED_TRACE(convkit::detail::isa_name(isa));
+    auto each = [&](auto tag) {
+      using T = decltype(tag);
+      for (int variant = 0; variant < convkit::detail::kConvVariants; ++variant) {
+        const ConvKernel<T>& k = table<T>(isa)[variant];
+        ASSERT_NE(k.dot_tail, nullptr) << k.name;
+        const std::int64_t lanes = k.nr / k.nv;
+        for (std::int64_t ncols = 1; ncols < lanes; ++ncols) {
+          const std::int64_t channels_choice[] = {1, lanes - 1, lanes, 3 * lanes + 1, 5 * lanes};
+          for (std::int64_t channels : channels_choice) {
+            if (channels < 1) continue;
+            const std::int64_t split = channels > lanes ? lanes * (channels / lanes / 2) + 1 : 0;
+            check_dot_tail<T>(k, ncols, channels, split, ncols % 3 == 2, rng);
+            ++checked;
+          }
+        }
+      }
+    };
+    each(float{});
+    each(double{});
+  }
+  EXPECT_GT(checked, 100);
 }
 
 TEST(ConvMicroKernels, EveryVariantAndNarrowVersionMatchesFormula) {

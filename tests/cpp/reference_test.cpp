@@ -724,6 +724,40 @@ TEST(Algorithms, PointwiseChannelsLastMatchesOracle) {
   EXPECT_EQ(algorithm_tally()["forward pointwise_channels_last"] - took_before, 180);
 }
 
+// direct on one-tap problems ends every row of work in the dot-product tail when the output
+// positions are not a whole number of vectors: channel counts around the vector widths
+// (partial last channel vector, more than one channel block), output positions below one
+// vector (tail only) and just past whole tiles, strides (the subsampled view) and padding of
+// every mode, groups, both layouts, gapped/flipped views (weights not in rows: no tail),
+// bias and ReLU, every ISA path, against the oracle.
+TEST(Algorithms, DirectOneTapDotTailMatchesOracle) {
+  const i64 channels[] = {1, 3, 8, 15, 16, 17, 33, 49, 64, 100, 130, 257};
+  const i64 images[][2] = {{7, 7}, {1, 3}, {3, 3}, {14, 14}, {5, 10}, {2, 9}, {7, 1}, {9, 17}};
+  int tails = 0;
+  const int ran = run_forced_cases("direct", 4949, 60, [&](std::mt19937_64& rng, Coverage& cov, int i) {
+    Case c;
+    do {
+      c = random_case(rng, cov, /*medium=*/i % 2 == 0);
+    } while (c.pad == Case::Pad::same);
+    for (auto& k : c.k) k = 1;
+    c.C = channels[pick(rng, 0, 11)] * c.G;
+    c.K = channels[pick(rng, 0, 11)] * c.G;
+    if (c.nd == 2 && i % 3 != 0) {
+      const auto& im = images[pick(rng, 0, 7)];
+      c.in = {im[0] * c.s[0], im[1] * c.s[1]};
+    }
+    c.N = std::min<i64>(c.N, c.C * c.K > 2000 ? 1 : 2);
+    if (c.C * c.K > 2000)  // large channel counts on small images (the oracle is slow under ASan)
+      for (auto& e : c.in) e = std::min<i64>(e, 9);
+    i64 positions = c.N > 0 ? 1 : 0;
+    for (int j = 0; j < c.nd; ++j) positions *= c.in[static_cast<std::size_t>(j)];
+    if (positions % 4 != 0) ++tails;
+    return c;
+  });
+  EXPECT_EQ(ran, 180);
+  EXPECT_GT(tails, 180 / 3);  // input positions not a multiple of the narrowest vector
+}
+
 // phased_bwd_data splits dx by stride phase (phases no tap reaches, taps t0 + u·s/gcd(s, d),
 // dy cropped when a phase's padding is negative) and runs each as a forward problem through
 // another algorithm, with the weights as a transposed, reversed view (or packed, for groups):

@@ -43,6 +43,19 @@ using ConvViewUkernel = void (*)(std::int64_t channels, std::int64_t ntaps,
                                  std::int64_t cstride, const T* const* wrows,
                                  std::int64_t wcstride, const ConvTileOut<T>& out);
 
+/// The columns of a 1×1 tile past its last whole vector (1 to lanes − 1 of them), as dot
+/// products over channels with the weight rows read contiguously: for i < MR, j < ncols,
+///   part[i][j] (+)= lane-wise Σ_c wrows[i][c] · xt[j·ldxt + c]
+/// where `part` holds MR·ncols vectors (64-byte aligned) carried between channel blocks
+/// (`accumulate`: continue them). With `out`, the lanes of each are then summed in a fixed
+/// order into out[i·ncols + j]. Costs about as much per column as a full vector tile does,
+/// where a vector tile would compute a whole vector of columns for the few left over
+/// (resnet50.res5_expand: 49 positions ran as 64).
+template <typename T>
+using ConvDotTail = void (*)(std::int64_t channels, std::int64_t ncols, const T* xt,
+                             std::int64_t ldxt, const T* const* wrows, T* part, bool accumulate,
+                             T* out);
+
 /// Narrow versions of a tile for the last, partial tile of a row of work: 1..kConvNarrow
 /// vectors of columns (null where that is not narrower than the tile), same MR, so a 49-position image costs 48 + 16 columns, not 96.
 constexpr int kConvNarrow = 3;
@@ -51,6 +64,7 @@ template <typename T>
 struct ConvKernel {
   ConvUkernel<T> run;            // contiguous weight rows (the fast, common case)
   ConvViewUkernel<T> run_view;   // weights through strides
+  ConvDotTail<T> dot_tail;       // the columns past the last whole vector, 1×1 kernels
   int mr, nr;
   const char* name;  // dtype-family-tile-isa, e.g. "f32_dconv_8x48__avx512"
   int nv;            // vectors per row (nr / nv lanes each)
