@@ -758,6 +758,39 @@ TEST(Algorithms, DirectOneTapDotTailMatchesOracle) {
   EXPECT_GT(tails, 180 / 3);  // input positions not a multiple of the narrowest vector
 }
 
+// outer_bwd_weights on 1×1 stride-1 layers with at least two slices' worth of positions (the
+// sliced schedule: fixed position slices, each transposed and reduced into its own partial
+// tiles, added in order): slice bounds inside an image and across images, channel counts
+// around the tile widths (a partial last vector: the zeroed columns), groups, gapped/flipped
+// views (x not in place: the unsliced schedule), every ISA path, against the oracle.
+TEST(Algorithms, OuterBwdWeightsSlicedMatchesOracle) {
+  const i64 channels[] = {1, 3, 8, 16, 17, 33, 48, 64};
+  const i64 images[][2] = {{23, 29}, {16, 32}, {33, 17}, {5, 103}, {64, 8}};
+  const int took_before = algorithm_tally()["backward_weights outer_bwd_weights"];
+  const int ran = run_forced_cases("outer_bwd_weights", 3030, 30, [&](std::mt19937_64& rng, Coverage& cov, int i) {
+    Case c;
+    do {
+      c = random_case(rng, cov, /*medium=*/false);
+    } while (c.pad == Case::Pad::same || c.mode != PaddingMode::zeros);
+    c.nd = 2;
+    c.in = {images[i % 5][0], images[i % 5][1]};
+    c.k = {1, 1};
+    c.s = {1, 1};
+    c.d = {1, 1};
+    c.pb = {0, 0};
+    c.pa = {0, 0};
+    c.pad = Case::Pad::explicit_pairs;
+    c.G = i % 4 == 3 ? 2 : 1;
+    c.C = channels[pick(rng, 0, 7)] * c.G;
+    c.K = channels[pick(rng, 0, 7)] * c.G;
+    c.N = 1 + i % 3;
+    if (c.C * c.K > 1500) c.N = 1;
+    return c;
+  });
+  EXPECT_EQ(ran, 90);
+  EXPECT_GT(algorithm_tally()["backward_weights outer_bwd_weights"] - took_before, 0);
+}
+
 // phased_bwd_data splits dx by stride phase (phases no tap reaches, taps t0 + u·s/gcd(s, d),
 // dy cropped when a phase's padding is negative) and runs each as a forward problem through
 // another algorithm, with the weights as a transposed, reversed view (or packed, for groups):

@@ -241,7 +241,14 @@ std::vector<ConvDesc> larger_problems() {
   c.dilation = {2};
   c.padding = Padding::same();
   c.padding_mode = PaddingMode::reflect;
-  return {a, b, c};
+  ConvDesc u;  // 1×1: the dot-product tail (forward), sliced outer_bwd_weights (backward)
+  u.spatial_dims = 2;
+  u.batch = 2;
+  u.in_channels = 40;
+  u.out_channels = 24;
+  u.input_size = {23, 29};
+  u.kernel_size = {1, 1};
+  return {a, b, c, u};
 }
 
 TEST(Threads, BitwiseIdenticalForAnyThreadCount) {
