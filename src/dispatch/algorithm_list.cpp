@@ -10,6 +10,7 @@
 #include "algos/im2col_gemm.hpp"
 #include "algos/outer_bwd_weights.hpp"
 #include "algos/phased_bwd_data.hpp"
+#include "algos/pointwise_bwd_data.hpp"
 #include "algos/pointwise_channels_last.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "algos/winograd_conv.hpp"
@@ -28,6 +29,7 @@ const std::vector<const Algorithm*>& algorithm_list() {
   static const std::vector<const Algorithm*> list = {
       &depthwise_conv_algorithm(),           &winograd_conv_algorithm(),
       &pointwise_channels_last_algorithm(),  &direct_conv_algorithm(),
+      &pointwise_bwd_data_algorithm(),
       &phased_bwd_data_algorithm(),          &direct_conv_backward_data_algorithm(),
       &depthwise_bwd_weights_algorithm(),
       &outer_bwd_weights_algorithm(),       &gemm_conv_backward_weights_algorithm(),
