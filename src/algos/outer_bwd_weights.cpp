@@ -43,16 +43,22 @@ constexpr std::size_t kSliceBytes = 384 * 1024;  // transposed chunk (L2)
 // (vgg16.conv2_2) whole is no faster than chunked. Tests lower it to reach the chunked path.
 std::atomic<double> g_whole_bytes{8.0 * 1024 * 1024};
 constexpr std::int64_t kMaxChunk = 4096, kMinChunk = 64;
-// Sliced whole schedule (1×1 stride-1 layers read in place): the positions split into this
-// many fixed slices, each transposed and reduced by one thread into its own partial tiles,
-// which are then added in slice order. The slice count does not depend on the thread count,
-// so neither do the results. Each core then reads only the transposed rows it wrote itself:
-// on this machine a core reads lines another core just wrote at about a third of the speed
-// of its own (26 vs 94 GB/s, measured), and resnet50.res2a_1x1 ran no faster on 2 threads
-// than on 1 with both cores reading the whole transposed copy.
+// Sliced whole schedule: the positions of the whole schedule split into this many fixed
+// slices, each transposed (into its own rows of XT, its taps' halo included) and reduced by
+// one thread into its own partial tiles, which are then added in slice order. The slice count
+// does not depend on the thread count, so neither do the results. Each core then reads only
+// the transposed rows it wrote itself: on this machine a core reads lines another core just
+// wrote at about a third of the speed of its own (26 vs 94 GB/s, measured), and
+// resnet50.res2a_1x1 ran no faster on 2 threads than on 1 with both cores reading the whole
+// transposed copy.
 constexpr std::int64_t kSlices = 2;
 constexpr std::int64_t kMinSlicePositions = 256;
+// The partial tiles of all slices, at most (measured at 2 threads, sliced / not, ms): 1×1
+// layers gain up to 1 MB of them (res4a_1x1 0.648 / 0.705, res3_reduce 0.341 / 0.419,
+// res3a_1x1 0.660 / 0.801); with 3×3 taps 295 KB gains (res2_3x3 0.746 / 0.829) and 1.2 MB
+// loses (res3_3x3 0.751 / 0.724; vgg16.conv4_2, 19 MB, 12.6 / 10.8).
 constexpr double kMaxSlicedPartialBytes = 4.0 * 1024 * 1024;
+constexpr double kMaxSlicedPartialBytesTaps = 512.0 * 1024;
 
 struct State {
   Isa isa;
@@ -118,6 +124,8 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
   // against cache-set aliasing.
   const std::int64_t line = 64 / static_cast<std::int64_t>(sizeof(T));
   const std::int64_t ldc = (C + nr + line - 1) / line * line + line;
+  // Columns a kernel reads past the last channel (whole vectors): zeroed in the sliced rows.
+  const std::int64_t cpad = std::min(ldc, (C + nr / uk.nv - 1) / (nr / uk.nv) * (nr / uk.nv));
   const std::int64_t span = g.qext + shift_max;  // rows per image in the whole schedule
   const bool whole = static_cast<double>(N) * static_cast<double>(span) * static_cast<double>(used) *
                          static_cast<double>(ldc) * sizeof(T) <= g_whole_bytes.load();
@@ -139,10 +147,26 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
   // between images (whole). Read in place when it already is that (one 1×1 image).
   const bool dy_in_place = unit && a.y.dense_from(2) && (!whole || N == 1);
   const std::int64_t drow = whole ? N * span : st.dlen;
-  const std::int64_t total = N * span;  // positions of the whole schedule (unit: no gaps)
-  const bool sliced = whole && x_in_place && total >= kSlices * kMinSlicePositions &&
+  const std::int64_t total = N == 0 ? 0 : (N - 1) * span + g.qext;  // the items' positions
+  const bool sliced = whole && total >= kSlices * kMinSlicePositions &&
                       static_cast<double>(kSlices * items * tile_elems) * sizeof(T) <=
-                          kMaxSlicedPartialBytes;
+                          (unit ? kMaxSlicedPartialBytes : kMaxSlicedPartialBytesTaps);
+  // Sliced: slice sl covers positions [slice_begin(sl), slice_begin(sl + 1)); its rows of each
+  // used phase (those positions plus the phase's largest shift) start at xts_row[sl][ph].
+  auto slice_begin = [&](std::int64_t sl) {
+    return sl >= kSlices ? total : total * sl / kSlices / 16 * 16;
+  };
+  std::vector<std::int64_t> xts_row(static_cast<std::size_t>(kSlices * g.phases), 0);
+  if (sliced) {
+    xt_rows = 0;
+    for (std::int64_t sl = 0; sl < kSlices; ++sl)
+      for (std::int64_t ph = 0; ph < g.phases; ++ph) {
+        const std::int64_t ms = max_shift[static_cast<std::size_t>(ph)];
+        if (ms < 0) continue;
+        xts_row[static_cast<std::size_t>(sl * g.phases + ph)] = xt_rows;
+        xt_rows += slice_begin(sl + 1) - slice_begin(sl) + ms;
+      }
+  }
 
   const std::size_t acc_bytes =
       sliced  ? (static_cast<std::size_t>(kSlices * items * tile_elems) * sizeof(T) + 63) / 64 * 64
@@ -187,7 +211,7 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
   };
   // One item's micro-kernel calls, one per tap, over `len` positions from dy column d0.
   auto run_item = [&](std::int64_t item, const T* dsrc, std::int64_t dks, std::int64_t d0,
-                      std::int64_t len, T* tiles, bool accumulate) {
+                      std::int64_t len, T* tiles, bool accumulate, const std::int64_t* phase_row) {
     const std::int64_t ct = item % ctiles, kt = (item / ctiles) % ktiles, grp = item / per_group;
     const T* wrows[kConvMaxMr];
     for (std::int64_t i = 0; i < mr; ++i)
@@ -197,7 +221,7 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
     const std::int64_t tap0 = 0;
     for (std::int64_t t = 0; t < taps; ++t) {
       const std::size_t ts = static_cast<std::size_t>(t);
-      const T* x = xt + (slice_row[static_cast<std::size_t>(phase_of[ts])] + shift_of[ts]) * ldc +
+      const T* x = xt + (phase_row[static_cast<std::size_t>(phase_of[ts])] + shift_of[ts]) * ldc +
                    grp * Cg + ct * nr;
       run(len, 1, &tap0, x, ldc, wrows, ConvTileOut<T>{tiles + t * mr * nr, nr, accumulate});
     }
@@ -238,8 +262,36 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
     const T* xsrc = x_in_place ? a.x.at<const T>(n, 0, 0, 0, 0) : xs;
     const std::int64_t xcs = x_in_place ? a.x.stride[1] : g.cstride;
     const std::int64_t avail_end = x_in_place ? p.in_spatial() : g.cstride;
+    if (sliced) {  // this image's rows of each slice (with 2 threads, slice sl by thread sl)
+      parallel_for(kSlices, [&](std::int64_t begin, std::int64_t end, int) {
+        for (std::int64_t sl = begin; sl < end; ++sl)
+          for (std::int64_t ph = 0; ph < g.phases; ++ph) {
+            const std::int64_t ms = max_shift[static_cast<std::size_t>(ph)];
+            if (ms < 0) continue;
+            const std::int64_t start = ph * g.plane;
+            const std::int64_t nrow = std::min(g.qext + ms, avail_end - start);  // image rows with data
+            const std::int64_t r0 = slice_begin(sl), r1 = slice_begin(sl + 1) + ms;
+            T* base = xt + (xts_row[static_cast<std::size_t>(sl * g.phases + ph)] - r0) * ldc;
+            // Concatenated rows [n·span, (n+1)·span) are this image's (the last image's run on
+            // to the slice's end); the rows past its data are zeros.
+            const std::int64_t lo = std::max(r0, n * span);
+            const std::int64_t hi = std::min(r1, n + 1 == N ? r1 : (n + 1) * span);
+            const std::int64_t data_hi = std::min(hi, n * span + nrow);
+            if (data_hi > lo) {
+              transpose_tiled<T>(C, data_hi - lo, xsrc + start + (lo - n * span), xcs,
+                                 base + lo * ldc, ldc);
+              if (cpad > C)
+                for (std::int64_t r = lo; r < data_hi; ++r)
+                  std::fill(base + r * ldc + C, base + r * ldc + cpad, T(0));
+            }
+            for (std::int64_t r = std::max(lo, data_hi); r < hi; ++r)
+              std::fill(base + r * ldc, base + r * ldc + cpad, T(0));
+          }
+      });
+      continue;
+    }
     if (whole) {  // this image's rows of XT; the items run after the last image
-      if (!sliced) transpose_in(xsrc, xcs, avail_end, 0, g.qext, n * span);
+      transpose_in(xsrc, xcs, avail_end, 0, g.qext, n * span);
       continue;
     }
     const T* dsrc = dy_in_place ? a.y.at<const T>(n, 0, 0, 0, 0) : dye;
@@ -249,43 +301,24 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
       transpose_in(xsrc, xcs, avail_end, q0, len, 0);
       parallel_for_dynamic(items, 1, [&](std::int64_t begin, std::int64_t end, int) {
         for (std::int64_t item = begin; item < end; ++item)
-          run_item(item, dsrc, dks, q0, len, acc + item * tile_elems, true);
+          run_item(item, dsrc, dks, q0, len, acc + item * tile_elems, true, slice_row.data());
       });
     }
   }
   if (sliced) {
     const T* dsrc = dy_in_place ? a.y.at<const T>(0, 0, 0, 0, 0) : dye;
     const std::int64_t dks = dy_in_place ? a.y.stride[1] : drow;
-    const std::int64_t lanes = nr / uk.nv;
-    const std::int64_t cpad = std::min(ldc, (C + lanes - 1) / lanes * lanes);
-    auto slice_begin = [&](std::int64_t sl) { return total * sl / kSlices / 16 * 16; };
-    // Slice sl: XT rows [r0, r1) from the images they belong to (static chunks: with 2
-    // threads, slice sl is transposed and reduced by thread sl).
     parallel_for(kSlices, [&](std::int64_t begin, std::int64_t end, int) {
       for (std::int64_t sl = begin; sl < end; ++sl) {
-        const std::int64_t r1 = sl + 1 == kSlices ? total : slice_begin(sl + 1);
-        for (std::int64_t r = slice_begin(sl); r < r1;) {
-          const std::int64_t n = r / span, q = r % span, rn = std::min(r1 - r, span - q);
-          transpose_tiled<T>(C, rn, a.x.at<const T>(n, 0, 0, 0, 0) + q, a.x.stride[1],
-                             xt + r * ldc, ldc);
-          if (cpad > C)
-            for (std::int64_t i = 0; i < rn; ++i)
-              std::fill(xt + (r + i) * ldc + C, xt + (r + i) * ldc + cpad, T(0));
-          r += rn;
-        }
-        const std::int64_t r0 = slice_begin(sl);
-        for (std::int64_t item = 0; item < items; ++item) {
-          const std::int64_t ct = item % ctiles, kt = (item / ctiles) % ktiles,
-                             grp = item / per_group;
-          const T* wrows[kConvMaxMr];
-          for (std::int64_t i = 0; i < mr; ++i)
-            wrows[i] = dsrc + (grp * Kg + std::min(kt * mr + i, Kg - 1)) * dks + r0;
-          const int nv_here = uk.narrow_vectors(std::min(nr, Cg - ct * nr));
-          const ConvUkernel<T> run = nv_here < uk.nv ? uk.narrow[nv_here - 1] : uk.run;
-          const std::int64_t tap0 = 0;
-          run(r1 - r0, 1, &tap0, xt + r0 * ldc + grp * Cg + ct * nr, ldc, wrows,
-              ConvTileOut<T>{acc + (sl * items + item) * tile_elems, nr, false});
-        }
+        const std::int64_t r0 = slice_begin(sl), len = slice_begin(sl + 1) - r0;
+        // run_item reads phase ph's row q + shift at phase_row[ph] + q + shift, q from d0 = r0
+        std::vector<std::int64_t> phase_row(static_cast<std::size_t>(g.phases), 0);
+        for (std::int64_t ph = 0; ph < g.phases; ++ph)
+          phase_row[static_cast<std::size_t>(ph)] =
+              xts_row[static_cast<std::size_t>(sl * g.phases + ph)];
+        for (std::int64_t item = 0; item < items; ++item)
+          run_item(item, dsrc, dks, r0, len, acc + (sl * items + item) * tile_elems, false,
+                   phase_row.data());
       }
     });
     parallel_for(items, [&](std::int64_t begin, std::int64_t end, int) {
@@ -307,7 +340,7 @@ bool run_outer(const ConvProblem& p, const State& st, const ConvArgs& a) {
     parallel_for_dynamic(items, 1, [&](std::int64_t begin, std::int64_t end, int) {
       T* tiles = static_cast<T*>(thread_scratch(static_cast<std::size_t>(tile_elems) * sizeof(T)));
       for (std::int64_t item = begin; item < end; ++item) {
-        if (len > 0) run_item(item, dsrc, dks, 0, len, tiles, false);
+        if (len > 0) run_item(item, dsrc, dks, 0, len, tiles, false, slice_row.data());
         else std::fill(tiles, tiles + tile_elems, T(0));
         store_tiles(item, tiles);
       }

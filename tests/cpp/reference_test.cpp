@@ -758,37 +758,47 @@ TEST(Algorithms, DirectOneTapDotTailMatchesOracle) {
   EXPECT_GT(tails, 180 / 3);  // input positions not a multiple of the narrowest vector
 }
 
-// outer_bwd_weights on 1×1 stride-1 layers with at least two slices' worth of positions (the
-// sliced schedule: fixed position slices, each transposed and reduced into its own partial
-// tiles, added in order): slice bounds inside an image and across images, channel counts
-// around the tile widths (a partial last vector: the zeroed columns), groups, gapped/flipped
-// views (x not in place: the unsliced schedule), every ISA path, against the oracle.
+// outer_bwd_weights with at least two slices' worth of positions (the sliced whole schedule:
+// fixed position slices, each transposed with its taps' halo and reduced into its own
+// partial tiles, added in order): 1×1 stride-1 layers read in place and layers with taps,
+// strides, dilations and every padding mode (the shifted copy, several phases, the halo and
+// the zero rows past an image's data), one and several images (slice bounds inside an image
+// and across images), channel counts around the tile widths (a partial last vector: the
+// zeroed columns), groups, gapped/flipped views, every ISA path, against the oracle.
 TEST(Algorithms, OuterBwdWeightsSlicedMatchesOracle) {
   const i64 channels[] = {1, 3, 8, 16, 17, 33, 48, 64};
   const i64 images[][2] = {{23, 29}, {16, 32}, {33, 17}, {5, 103}, {64, 8}};
   const int took_before = algorithm_tally()["backward_weights outer_bwd_weights"];
-  const int ran = run_forced_cases("outer_bwd_weights", 3030, 30, [&](std::mt19937_64& rng, Coverage& cov, int i) {
+  const int ran = run_forced_cases("outer_bwd_weights", 3030, 40, [&](std::mt19937_64& rng, Coverage& cov, int i) {
     Case c;
     do {
       c = random_case(rng, cov, /*medium=*/false);
-    } while (c.pad == Case::Pad::same || c.mode != PaddingMode::zeros);
+    } while (c.pad == Case::Pad::same);
     c.nd = 2;
     c.in = {images[i % 5][0], images[i % 5][1]};
-    c.k = {1, 1};
-    c.s = {1, 1};
-    c.d = {1, 1};
-    c.pb = {0, 0};
-    c.pa = {0, 0};
+    c.d = {1 + (i % 7 == 6), 1};
+    if (i % 2 == 0) {  // 1×1, stride 1, unpadded: read in place
+      c.k = {1, 1};
+      c.s = {1, 1};
+      c.pb = {0, 0};
+      c.pa = {0, 0};
+      c.mode = PaddingMode::zeros;
+    } else {  // taps, strides and padding of the random case's mode
+      c.k = {1 + pick(rng, 1, 2), 1 + pick(rng, 0, 2)};
+      c.s = {1 + (i % 3 == 1), 1 + (i % 5 == 3)};
+      c.pb = {pick(rng, 0, 1), pick(rng, 0, 2)};
+      c.pa = {pick(rng, 0, 1), pick(rng, 0, 1)};
+    }
     c.pad = Case::Pad::explicit_pairs;
     c.G = i % 4 == 3 ? 2 : 1;
     c.C = channels[pick(rng, 0, 7)] * c.G;
     c.K = channels[pick(rng, 0, 7)] * c.G;
     c.N = 1 + i % 3;
-    if (c.C * c.K > 1500) c.N = 1;
+    if (c.C * c.K * c.k[0] * c.k[1] > 1500) c.N = 1;
     return c;
   });
-  EXPECT_EQ(ran, 90);
-  EXPECT_GT(algorithm_tally()["backward_weights outer_bwd_weights"] - took_before, 0);
+  EXPECT_EQ(ran, 120);
+  EXPECT_GT(algorithm_tally()["backward_weights outer_bwd_weights"] - took_before, 100);
 }
 
 // pointwise_bwd_data: 1×1 backward-data as a GEMM over output-gradient positions. Channel
