@@ -29,8 +29,9 @@ bool flush_denormal_enabled();
 void parallel_for(std::int64_t n, const ChunkFn& fn);
 
 /// The same, but each thread first takes a contiguous three quarters of its share, then
-/// chunks of `grain` items from a shared counter as it finishes, so uneven items (partial
-/// tiles, cache misses, one core slowed by the machine) even out.
+/// chunks of `grain` items (or a sixteenth of its share, when that is more) from a shared
+/// counter as it finishes, so uneven items (partial tiles, cache misses, one core slowed by
+/// the machine) even out.
 /// Only for loops whose items are independent of the thread computing them.
 void parallel_for_dynamic(std::int64_t n, std::int64_t grain, const ChunkFn& fn);
 
