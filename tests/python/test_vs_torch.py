@@ -1072,3 +1072,65 @@ def test_pointwise_channels_last_vs_torch(nd, make_rng, case_counts):
     case_counts[f"conv{nd}d pointwise_channels_last"] = ran
     assert not failures, (f"{len(failures)} failed:\n" + "\n".join(failures[:12]))
     assert ran == 40
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_pointwise_bwd_data_vs_torch(nd, make_rng, case_counts):
+    """The 1x1 backward-data GEMM, forced: grad_x against torch autograd, and conv_transpose
+    (its bias included) against torch's, on random problems it takes: strides (input positions
+    no output reaches), zero padding (output positions dropped), output_padding, groups,
+    channel counts around its tile widths on both sides, both layouts and dtypes; small
+    integers, so the results must equal torch's exactly."""
+    rng = make_rng(f"pbd{nd}")
+    failures, ran = [], 0
+    for idx in range(30):
+        n = int(rng.integers(1, 3))
+        groups = int(rng.choice([1, 1, 2]))
+        c = groups * int(rng.choice([1, 3, 16, 17, 33, 48]))
+        k = groups * int(rng.choice([1, 5, 16, 31, 49, 64]))
+        size = [int(rng.integers(1, 10 if nd < 3 else 5)) for _ in range(nd)]
+        stride = [int(rng.integers(1, 4)) for _ in range(nd)]
+        pads = [int(rng.integers(0, 2)) for _ in range(nd)]
+        dtype = np.float32 if rng.random() < 0.5 else np.float64
+        last = rng.random() < 0.5
+        layout = LAYOUTS[nd][1] if last else LAYOUTS[nd][0]
+        x = rng.integers(-2, 3, (n, c, *size)).astype(dtype)
+        wt = rng.integers(-2, 3, (k, c // groups) + (1,) * nd).astype(dtype)
+        pairs = [(p_, p_) for p_ in pads]
+        y_shape = oracle_conv(nd, x, wt, None, stride, pairs, [1] * nd, groups, "zeros").shape
+        gy = rng.integers(-2, 3, y_shape).astype(dtype)
+        _, gx_ref, _, _ = oracle_conv(nd, x, wt, None, stride, pairs, [1] * nd, groups, "zeros",
+                                      gy=gy)
+        where = (f"case {idx}: x{x.shape} w{wt.shape} groups {groups} stride {stride} pad {pads} "
+                 f"{layout} {dtype.__name__}")
+        try:
+            gx = CK_BACKWARD[nd](to_last(gy) if last else gy, to_last(x) if last else x, wt,
+                                 stride=stride, padding=pads, groups=groups, layout=layout,
+                                 compute=("x",), algorithm="pointwise_bwd_data")[0]
+            if last:
+                gx = to_first(gx)
+            if gx.dtype != dtype or not np.array_equal(gx, gx_ref):
+                failures.append(f"{where}: grad_x differs from torch by "
+                                f"{np.abs(gx - gx_ref).max()}")
+            # The same pass as a transposed convolution of gy, with a bias.
+            outpad = [int(rng.integers(0, s_)) for s_ in stride]
+            if any((o_ - 1) * s_ - 2 * p_ + 1 + op_ < 1
+                   for o_, s_, p_, op_ in zip(y_shape[2:], stride, pads, outpad)):
+                ran += 1  # (padding would crop the whole transposed output)
+                continue
+            b = rng.integers(-2, 3, c).astype(dtype)
+            y_ref = oracle_conv_transpose(nd, gy, wt, b, stride, pairs, outpad, groups, [1] * nd)
+            y = CK_CONVT[nd](to_last(gy) if last else gy, wt, b, stride=stride, padding=pads,
+                             output_padding=outpad, groups=groups, layout=layout,
+                             algorithm="pointwise_bwd_data")
+            y = to_first(y) if last else y
+            if y.dtype != dtype or not np.array_equal(y, y_ref):
+                failures.append(f"{where} output_padding {outpad}: conv_transpose differs from "
+                                f"torch by {np.abs(y - y_ref).max()}")
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{where}: raised {type(e).__name__}: {e}")
+            continue
+        ran += 1
+    case_counts[f"conv{nd}d pointwise_bwd_data"] = ran
+    assert not failures, (f"{len(failures)} failed:\n" + "\n".join(failures[:12]))
+    assert ran == 30
