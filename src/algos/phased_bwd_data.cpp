@@ -30,6 +30,7 @@
 
 #include "algos/depthwise_conv.hpp"
 #include "algos/direct_conv.hpp"
+#include "algos/fill_dx.hpp"
 #include "algos/im2col_gemm.hpp"
 #include "algos/shifted_layout.hpp"
 #include "core/arena.hpp"
@@ -280,28 +281,6 @@ bool view_finite(const View5& v) {
   return finite;
 }
 
-// Every element of dx set to its channel's bias (or 0): done first, in memory order, when
-// some phase is reached by no tap (e.g. three of the four phases of a 1×1 stride-2 layer);
-// the reached phases then overwrite their positions.
-template <typename T>
-void fill_dx(const ConvProblem& p, const ConvArgs& a) {
-  const View5& dx = a.dx;
-  parallel_for(p.batch * p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
-    for (std::int64_t nc = begin; nc < end; ++nc) {
-      const std::int64_t n = nc / p.in_channels, c = nc % p.in_channels;
-      const T v = a.bias ? *a.bias->at<const T>(c) : T(0);
-      for (std::int64_t i0 = 0; i0 < p.in[0]; ++i0)
-        for (std::int64_t i1 = 0; i1 < p.in[1]; ++i1) {
-          T* row = dx.at<T>(n, c, i0, i1, 0);
-          if (dx.stride[4] == 1)
-            std::fill(row, row + p.in[2], v);
-          else
-            for (std::int64_t i2 = 0; i2 < p.in[2]; ++i2) row[i2 * dx.stride[4]] = v;
-        }
-    }
-  });
-}
-
 template <typename T>
 bool run(const ConvProblem& p, const Plan& plan, const ConvArgs& a) {
   if (p.batch == 0) return true;  // empty dx (and views that may hold null pointers)
@@ -311,6 +290,8 @@ bool run(const ConvProblem& p, const Plan& plan, const ConvArgs& a) {
   bool padded = false, unreached = false;
   const std::int64_t Kg = p.out_channels_per_group();
   for (const Phase& ph : plan.phases) unreached = unreached || !ph.reached;
+  // (first, when some phase is reached by no tap, e.g. three of the four phases of a 1×1
+  // stride-2 layer; the reached phases then overwrite their positions)
   if (unreached) fill_dx<T>(p, a);
   for (const Phase& ph : plan.phases) {
     if (!ph.reached) continue;

@@ -24,13 +24,13 @@
 #include <string>
 
 #include "algos/algorithm.hpp"
+#include "algos/fill_dx.hpp"
 #include "algos/shifted_layout.hpp"
 #include "core/arena.hpp"
 #include "core/dtype_dispatch.hpp"
 #include "core/threading.hpp"
 #include "kernels/conv/conv_kernels.hpp"
 #include "kernels/dwconv/dwconv_kernels.hpp"
-#include "ref/conv_ref.hpp"
 
 namespace convkit::detail {
 namespace {
@@ -132,19 +132,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
           row[c - c0] = c < Cg ? *a.w.at<const T>(k, c, 0, 0, 0) : T(0);
       }
     });
-  if (R < p.in_spatial()) {  // dx positions no output position reads: the bias alone
-    parallel_for(p.batch * p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
-      for (std::int64_t nc = begin; nc < end; ++nc) {
-        const std::int64_t n = nc / p.in_channels, c = nc % p.in_channels;
-        const T v = a.bias ? *a.bias->at<const T>(c) : T(0);
-        for (std::int64_t i0 = 0; i0 < p.in[0]; ++i0)
-          for (std::int64_t i1 = 0; i1 < p.in[1]; ++i1) {
-            T* row = a.dx.at<T>(n, c, i0, i1, 0);
-            for (std::int64_t i2 = 0; i2 < p.in[2]; ++i2) row[i2 * a.dx.stride[4]] = v;
-          }
-      }
-    });
-  }
+  if (R < p.in_spatial()) fill_dx<T>(p, a);  // dx positions no output position reads
   const std::int64_t ptiles = (R + mr - 1) / mr;
   const std::int64_t blocks = (ptiles + kTilesPerItem - 1) / kTilesPerItem;
   // Channel-tile groups when there are few position blocks (7×7 images: one block).
