@@ -102,8 +102,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const bool dy_rows = a.y.stride[1] == 1 || K == 1;  // channels-last: rows read in place
   const std::int64_t ldq = (K + 15) / 16 * 16;
   const bool w_rows = a.w.stride[1] == 1 || Cg == 1;
-  const std::int64_t wtail = w_rows ? (Cg - cwhole > 0 ? lanes : 0) : ctiles * nr;
-  const std::int64_t wt_cols = w_rows ? wtail : ctiles * nr;
+  const std::int64_t wt_cols = w_rows ? (Cg > cwhole ? lanes : 0) : ctiles * nr;
   std::int64_t* qlist = static_cast<std::int64_t*>(thread_scratch(
       static_cast<std::size_t>(3 * Q) * sizeof(std::int64_t) +
           static_cast<std::size_t>((dy_rows ? 0 : Q * ldq) + K * wt_cols + 16) * sizeof(T),
