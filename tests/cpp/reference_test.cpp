@@ -734,7 +734,7 @@ TEST(Algorithms, DirectOneTapDotTailMatchesOracle) {
   const i64 channels[] = {1, 3, 8, 15, 16, 17, 33, 49, 64, 100, 130, 257};
   const i64 images[][2] = {{7, 7}, {1, 3}, {3, 3}, {14, 14}, {5, 10}, {2, 9}, {7, 1}, {9, 17}};
   int tails = 0;
-  const int ran = run_forced_cases("direct", 4949, 60, [&](std::mt19937_64& rng, Coverage& cov, int i) {
+  const int ran = run_forced_cases("direct", 4949, 40, [&](std::mt19937_64& rng, Coverage& cov, int i) {
     Case c;
     do {
       c = random_case(rng, cov, /*medium=*/i % 2 == 0);
@@ -754,8 +754,8 @@ TEST(Algorithms, DirectOneTapDotTailMatchesOracle) {
     if (positions % 4 != 0) ++tails;
     return c;
   });
-  EXPECT_EQ(ran, 180);
-  EXPECT_GT(tails, 180 / 3);  // input positions not a multiple of the narrowest vector
+  EXPECT_EQ(ran, 120);
+  EXPECT_GT(tails, 120 / 3);  // input positions not a multiple of the narrowest vector
 }
 
 // outer_bwd_weights with at least two slices' worth of positions (the sliced whole schedule:
@@ -769,7 +769,7 @@ TEST(Algorithms, OuterBwdWeightsSlicedMatchesOracle) {
   const i64 channels[] = {1, 3, 8, 16, 17, 33, 48, 64};
   const i64 images[][2] = {{23, 29}, {16, 32}, {33, 17}, {5, 103}, {64, 8}};
   const int took_before = algorithm_tally()["backward_weights outer_bwd_weights"];
-  const int ran = run_forced_cases("outer_bwd_weights", 3030, 40, [&](std::mt19937_64& rng, Coverage& cov, int i) {
+  const int ran = run_forced_cases("outer_bwd_weights", 3030, 25, [&](std::mt19937_64& rng, Coverage& cov, int i) {
     Case c;
     do {
       c = random_case(rng, cov, /*medium=*/false);
@@ -794,11 +794,11 @@ TEST(Algorithms, OuterBwdWeightsSlicedMatchesOracle) {
     c.C = channels[pick(rng, 0, 7)] * c.G;
     c.K = channels[pick(rng, 0, 7)] * c.G;
     c.N = 1 + i % 3;
-    if (c.C * c.K * c.k[0] * c.k[1] > 1500) c.N = 1;
+    if (c.C * c.K * c.k[0] * c.k[1] > 600) c.N = 1;  // (the oracle is slow under ASan)
     return c;
   });
-  EXPECT_EQ(ran, 120);
-  EXPECT_GT(algorithm_tally()["backward_weights outer_bwd_weights"] - took_before, 100);
+  EXPECT_EQ(ran, 75);
+  EXPECT_GT(algorithm_tally()["backward_weights outer_bwd_weights"] - took_before, 60);
 }
 
 // pointwise_bwd_data: 1×1 backward-data as a GEMM over output-gradient positions. Channel
