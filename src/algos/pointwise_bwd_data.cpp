@@ -260,8 +260,13 @@ class PointwiseBwdData final : public Algorithm {
            "; rows are output-gradient positions, columns input channels (weights read in place)";
   }
 
+  // An item's position tiles (the worker scratch of run()).
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {
-    return static_cast<std::size_t>(kConvMaxMr * 128) * dtype_size(p.dtype);
+    const Isa isa = active_isa();
+    const std::int64_t tile = p.dtype == DType::f32
+                                  ? kernel_of<float>(p, isa).mr * kernel_of<float>(p, isa).nr
+                                  : kernel_of<double>(p, isa).mr * kernel_of<double>(p, isa).nr;
+    return static_cast<std::size_t>(kTilesPerItem * tile) * dtype_size(p.dtype);
   }
 
   void execute(const ConvProblem& p, Direction, const void* state,
