@@ -164,14 +164,15 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   // Threads take contiguous runs of (chunk, tile) items. Chunk-major, each reads all of the
   // input copy and its share of the weights; tile-major, its share of the input and all the
   // weights. Tile-major when the weights are not much larger than the input copy and there
-  // are tiles enough to share (resnet50.res3a_3x3s2 at 2 threads: 1.64 -> 1.13 ms;
-  // res5a_3x3s2, with 9.4 MB of weights, needs chunk-major).
+  // are two tiles or more per thread (resnet50.res3a_3x3s2 at 2 threads: 1.64 -> 1.13 ms;
+  // res4a_3x3s2, 5 tiles: 1.21 -> 1.09 ms when four per thread were asked; res5a_3x3s2, with
+  // 9.4 MB of weights, needs chunk-major).
   const double weight_bytes = static_cast<double>(p.out_channels * Cg * taps) * sizeof(T);
   const double input_bytes =
       static_cast<double>(p.in_channels) *
       static_cast<double>(x_in_place ? p.in_spatial() : g.cstride) * sizeof(T);
   const bool tile_major =
-      tiles >= 4 * current_num_threads() && weight_bytes <= 4 * input_bytes;
+      tiles >= 2 * current_num_threads() && weight_bytes <= 4 * input_bytes;
   // The dot-product tail's per-thread buffers: each k-tile's partial vectors, carried between
   // channel blocks, and the finished sums of one k-tile.
   const std::int64_t part_elems = dot_cols * mr * lanes;
