@@ -29,6 +29,9 @@ std::int64_t block_of(const ConvProblem& p, Isa isa) {
   return p.dtype == DType::f32 ? dwconv_kernel<float>(isa).block : dwconv_kernel<double>(isa).block;
 }
 
+// Elements the micro-kernel may read past the shifted copy (one vector of any ISA and dtype).
+constexpr std::int64_t kKernelSlack = 16;
+
 struct State {
   Isa isa;
   Geometry geo;
@@ -87,13 +90,14 @@ void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t ws[3] = {a.w.stride[2], a.w.stride[3], a.w.stride[4]};
   const ShiftedRows rows = fast_in ? ShiftedRows{} : shifted_rows(p, g, a.x);
   parallel_for(p.batch * p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
-    // Per thread: the channel's shifted copy, one output row of extended positions, weights.
+    // Per thread: the channel's shifted copy (and a vector the kernel may read past it), one
+    // output row of extended positions, weights.
     T* xs = static_cast<T*>(thread_scratch(
-        static_cast<std::size_t>(g.cstride + st.len + taps) * sizeof(T)));
-    T* out = xs + g.cstride;
+        static_cast<std::size_t>(g.cstride + kKernelSlack + st.len + taps) * sizeof(T)));
+    T* out = xs + g.cstride + kKernelSlack;
     T* w = out + st.len;
     // Row copies overwrite only the interior, so the zero borders are written once per chunk.
-    if (fast_in) std::fill(xs, xs + g.cstride, T(0));
+    std::fill(fast_in ? xs : xs + g.cstride, xs + g.cstride + kKernelSlack, T(0));
     for (std::int64_t item = begin; item < end; ++item) {
       const std::int64_t n = item / p.in_channels, c = item % p.in_channels;
       if (fast_in)
@@ -411,7 +415,8 @@ class DepthwiseConv final : public Algorithm {
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {
     const std::int64_t block = block_of(p, active_isa());
     const Geometry g = geometry(p, block);
-    return std::max({static_cast<std::size_t>(g.cstride + g.qext + block + p.kernel_spatial()) *
+    return std::max({static_cast<std::size_t>(g.cstride + kKernelSlack + g.qext + block +
+                                              p.kernel_spatial()) *
                          dtype_size(p.dtype),
                      channels_last_scratch_bytes(p),
                      p.in_spatial() <= kSmallPlane ? small_planes_scratch_bytes(p) : std::size_t{0},

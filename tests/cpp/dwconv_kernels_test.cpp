@@ -5,7 +5,9 @@
 // row (two sums per tap, many rows, strides and dilation), in float and double.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -160,3 +162,68 @@ TEST(DwconvKernels, WeightGradientRowMatchesDefinition) {
 }
 
 }  // namespace
+
+// The per-channel kernel (`run`) against the per-tap sum in the same order: tap lists with
+// runs of consecutive offsets of every length (the AVX-512 kernel shifts a run's taps out of
+// one load), runs broken by gaps and by descending offsets, more runs than one pass takes
+// (sums carried through `out`), lengths of 1 to 11 blocks (the 8-vector blocks and the 4-vector
+// rest), bias and ReLU. Values are multiples of 1/4 with few taps, so every sum is exact and
+// the comparison is bitwise; the buffer past the last read holds NaN, which no output may see.
+template <typename T>
+void check_run(Isa isa) {
+  const DwconvKernel<T>& k = table<T>(isa);
+  std::mt19937_64 rng(13);
+  const std::vector<std::vector<i64>> tap_lists = {
+      {0},
+      {0, 1, 2},                                      // one 3x3 row
+      {0, 1, 2, 58, 59, 60, 116, 117, 118},           // 3x3, stride 1
+      {0, 1, 15, 16, 225, 240, 450, 451, 675},        // 3x3, stride 2 phases
+      {0, 1, 2, 3, 4, 5, 6},                          // a run longer than 3
+      {5, 4, 3, 9, 10, 30, 31, 2, 3},                 // descending, gaps, repeats
+      {3, 3, 3},                                      // one offset three times
+  };
+  std::vector<std::vector<i64>> lists = tap_lists;
+  {  // 150 taps in 50 runs of 1..5: more than one pass of runs
+    std::vector<i64> many;
+    i64 off = 0;
+    while (many.size() < 150) {
+      const i64 n = 1 + static_cast<i64>(rng() % 5);
+      for (i64 i = 0; i < n; ++i) many.push_back(off + i);
+      off += n + 1 + static_cast<i64>(rng() % 7);
+    }
+    lists.push_back(many);
+  }
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  for (const auto& taps : lists)
+    for (i64 blocks = 1; blocks <= 11; ++blocks)
+      for (const bool relu : {false, true}) {
+        const i64 len = blocks * k.block, ntaps = static_cast<i64>(taps.size());
+        i64 max_off = 0;
+        for (i64 t : taps) max_off = std::max(max_off, t);
+        const i64 readable = len + max_off + k.lanes;  // the kernel's documented reach
+        std::vector<T> x = random_values<T>(static_cast<std::size_t>(readable), rng);
+        // Past the last position any tap reads: NaN (read but never used).
+        for (i64 i = len - 1 + max_off + 1; i < readable; ++i) x[static_cast<std::size_t>(i)] = nan;
+        const std::vector<T> w = random_values<T>(static_cast<std::size_t>(ntaps), rng);
+        const T bias = static_cast<T>(static_cast<int>(rng() % 9) - 4) / 4;
+        std::vector<T> out(static_cast<std::size_t>(len + 2 * k.lanes), T(-777));
+        k.run(len, ntaps, taps.data(), x.data(), w.data(), bias, relu, out.data());
+        SCOPED_TRACE(std::string(convkit::detail::isa_name(isa)) + " taps " +
+                     std::to_string(ntaps) + " len " + std::to_string(len) +
+                     (relu ? " relu" : ""));
+        for (i64 q = 0; q < len; ++q) {
+          T want = bias;
+          for (i64 t = 0; t < ntaps; ++t) want += w[static_cast<std::size_t>(t)] * x[static_cast<std::size_t>(q + taps[static_cast<std::size_t>(t)])];
+          if (relu && want < 0) want = 0;
+          ASSERT_EQ(out[static_cast<std::size_t>(q)], want) << "q " << q;
+        }
+        for (i64 q = len; q < len + 2 * k.lanes; ++q) ASSERT_EQ(out[static_cast<std::size_t>(q)], T(-777));
+      }
+}
+
+TEST(DwconvKernels, RunMatchesPerTapSum) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
+    check_run<float>(isa);
+    check_run<double>(isa);
+  }
+}
