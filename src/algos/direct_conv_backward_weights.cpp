@@ -33,6 +33,7 @@ constexpr std::int64_t kQuantum = 64;     // extended positions are padded to a 
 // which cost about as much as 512 positions of multiply-adds: 512 ran 1.7× slower than 4096
 // on resnet50.res2_3x3 and vgg16.conv1_2; longer chunks lose the L2 reuse on large images.
 constexpr std::int64_t kQChunk = 4096;
+constexpr std::int64_t kTapsSlack = 16;  // elements (a vector of any ISA) past a channel's copy
 
 struct State {
   Isa isa;
@@ -86,10 +87,12 @@ bool run_backward_weights(const ConvProblem& p, const State& st, const ConvArgs&
     // measured a few % faster, mobilenetv2.dw56 0.24 -> 0.20 ms at 2 threads).
     std::atomic<bool> finite{true};
     parallel_for(p.groups, [&](std::int64_t begin, std::int64_t end, int) {
-      T* mine = static_cast<T*>(
-          thread_scratch(static_cast<std::size_t>(g.cstride + st.dlen) * sizeof(T)));
+      // (the taps kernel may read a vector past the shifted copy: zeroed slack)
+      T* mine = static_cast<T*>(thread_scratch(
+          static_cast<std::size_t>(g.cstride + kTapsSlack + st.dlen) * sizeof(T)));
       T* xc = mine;
-      T* dc = mine + g.cstride;
+      T* dc = mine + g.cstride + kTapsSlack;
+      std::fill(xc + g.cstride, dc, T(0));
       for (std::int64_t c = begin; c < end && finite; ++c)
         for (std::int64_t n = 0; n < p.batch; ++n) {
           build_shifted_channel<T>(p, g, rows, a.x, n, c, xc);
@@ -194,7 +197,14 @@ class DirectConvBackwardWeights final : public Algorithm {
     return describe_kernel(kname, st.isa);
   }
 
-  std::size_t workspace_bytes_per_thread(const ConvProblem&, Direction) const override { return 0; }
+  // Depthwise: each thread's copy of one channel and its dy row (the other problems use shared
+  // scratch only).
+  std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction) const override {
+    if (p.in_channels_per_group() != 1 || p.out_channels_per_group() != 1) return 0;
+    const Geometry g = geometry(p, kQuantum);
+    const std::int64_t dlen = (g.qext + kQuantum - 1) / kQuantum * kQuantum;
+    return static_cast<std::size_t>(g.cstride + kTapsSlack + dlen) * dtype_size(p.dtype);
+  }
 
   void execute(const ConvProblem& p, Direction, const void* state,
                const ConvArgs& a) const override {

@@ -7,6 +7,7 @@
 // without a partial last vector, carried between two channel blocks, NaN propagated).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -16,6 +17,7 @@
 
 #include "core/cpu_features.hpp"
 #include "kernels/conv/conv_kernels.hpp"
+#include "kernels/conv/wgrad_kernels.hpp"
 
 namespace {
 
@@ -208,6 +210,60 @@ TEST(ConvMicroKernels, EveryVariantAndNarrowVersionMatchesFormula) {
     ++isas;
   }
   EXPECT_GE(isas, 1);
+}
+
+// The depthwise weight-gradient taps kernel (run_taps): out[t] += Σ_q row[q] · col[offs[t] + q],
+// with tap lists that are three runs of three consecutive offsets (3×3 at stride 1: the
+// AVX-512 kernel shifts a run's taps out of one load), that almost are (a broken run), stride-2
+// phase offsets, 18 taps (two blocks of 9), 4 and 5 taps; lengths of 1 to 40 vectors. Data are
+// small integers, so every order gives the same exact sums; past the last value any tap reads
+// the column holds NaN, which no sum may see.
+template <typename T>
+void check_taps(Isa isa, std::mt19937_64& rng) {
+  const auto& k = [&]() -> const convkit::detail::WgradKernel<T>& {
+    if constexpr (sizeof(T) == 4)
+      return convkit::detail::wgrad_kernels(isa).f32;
+    else
+      return convkit::detail::wgrad_kernels(isa).f64;
+  }();
+  const std::vector<std::vector<std::int64_t>> lists = {
+      {0, 1, 2, 58, 59, 60, 116, 117, 118},
+      {7, 8, 9, 30, 31, 32, 53, 54, 55, 100, 101, 102, 123, 124, 125, 146, 147, 148},
+      {0, 1, 2, 58, 59, 61, 116, 117, 118},       // one run broken
+      {0, 225, 1, 450, 675, 451, 15, 240, 16},    // stride-2 phases
+      {0, 1, 2, 3},
+      {4, 0, 9, 2, 2},
+  };
+  std::uniform_int_distribution<int> u(-3, 3);
+  for (const auto& offs : lists)
+    for (std::int64_t vecs = 1; vecs <= 40; vecs += (vecs < 6 ? 1 : 7)) {
+      const std::int64_t len = vecs * k.lanes, nt = static_cast<std::int64_t>(offs.size());
+      std::int64_t max_off = 0;
+      for (std::int64_t o : offs) max_off = std::max(max_off, o);
+      std::vector<T> row(static_cast<std::size_t>(len)), col(static_cast<std::size_t>(len + max_off + k.lanes));
+      for (T& v : row) v = static_cast<T>(u(rng));
+      for (std::size_t i = 0; i < col.size(); ++i)
+        col[i] = static_cast<std::int64_t>(i) < len + max_off ? static_cast<T>(u(rng))
+                                                              : std::numeric_limits<T>::quiet_NaN();
+      std::vector<T> out(static_cast<std::size_t>(nt)), want(static_cast<std::size_t>(nt));
+      for (std::int64_t t = 0; t < nt; ++t) {
+        out[static_cast<std::size_t>(t)] = want[static_cast<std::size_t>(t)] = static_cast<T>(t);
+        for (std::int64_t q = 0; q < len; ++q)
+          want[static_cast<std::size_t>(t)] += row[static_cast<std::size_t>(q)] * col[static_cast<std::size_t>(q + offs[static_cast<std::size_t>(t)])];
+      }
+      k.run_taps(len, row.data(), col.data(), offs.data(), nt, out.data());
+      ASSERT_EQ(out, want) << k.taps_name << " taps " << nt << " len " << len;
+    }
+}
+
+TEST(ConvMicroKernels, WeightGradientTapsMatchFormula) {
+  std::mt19937_64 rng(20261130);
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+    if (static_cast<int>(isa) > static_cast<int>(convkit::detail::cpu_isa())) continue;
+    SCOPED_TRACE(convkit::detail::isa_name(isa));
+    check_taps<float>(isa, rng);
+    check_taps<double>(isa, rng);
+  }
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ using WgradUkernel = void (*)(std::int64_t len, const T* const* rows, const T* c
 
 /// Depthwise form: one output-gradient row against one shifted input row at every tap,
 /// out[t] += Σ_q row[q] · col[offs[t] + q] for t < ntaps, len a multiple of the vector width;
-/// the taps' sums stay in registers over the whole length (one horizontal sum per tap).
+/// the taps' sums stay in registers over the whole length (one horizontal sum per tap). col
+/// must be readable one vector past col[offs[t] + len] for every t.
 template <typename T>
 using WgradTapsUkernel = void (*)(std::int64_t len, const T* row, const T* col,
                                   const std::int64_t* offs, std::int64_t ntaps, T* out);
