@@ -36,6 +36,7 @@
 #include "core/arena.hpp"
 #include "core/dtype_dispatch.hpp"
 #include "core/threading.hpp"
+#include "kernels/dwconv/dwconv_kernels.hpp"
 #include "ref/conv_ref.hpp"
 
 namespace convkit::detail {
@@ -109,6 +110,10 @@ PhaseDim phase_dim(const ConvProblem& p, int j, std::int64_t rho) {
   r.dy_len = p.out[j] - r.dy_crop - tail_crop;
   return r;
 }
+
+// 1×1 layers with at most this many output-gradient channels (per group) pack the transposed
+// weights; wider ones read them in place (see make_plan).
+constexpr std::int64_t kMaxPacked1x1Channels = 128;
 
 // The forward algorithms a phase may run on, in auto's order.
 const Algorithm* const* forward_candidates() {
@@ -189,7 +194,14 @@ std::shared_ptr<Plan> make_plan(const ConvProblem& p, bool prepare) {
           // Multi-tap views are read in place only for depthwise weights (small): through a
           // transposed view, each of a row's channels is a separate, far-apart run (measured
           // 3× slower than packing on resnet50.res5_3x3's 9.4 MB of weights).
-          ph.in_place = p.groups == 1 || (Kg == 1 && p.in_channels_per_group() == 1);
+          // 1×1 layers with few output-gradient channels are packed (a register transpose):
+          // their in-place rows cost more than the transpose (2 threads, ms, in place ->
+          // packed: resnet50.res2_reduce 0.35 -> 0.30, res3a_1x1 0.67 -> 0.61, res3_reduce
+          // 0.34 -> 0.32, res2a_1x1 0.093 -> 0.087), while with 256 or more the packed ones
+          // ran slower (res3_expand 0.32 -> 0.34, res4a_1x1 0.63 -> 0.66, res4_expand 0.36 ->
+          // 0.55).
+          const bool pack_1x1 = p.kernel_spatial() == 1 && Kg <= kMaxPacked1x1Channels;
+          ph.in_place = (p.groups == 1 && !pack_1x1) || (Kg == 1 && p.in_channels_per_group() == 1);
           ph.weight_offset = plan->packed_elems;
           if (!ph.in_place) plan->packed_elems += p.in_channels * Kg * ph.sub_taps;
           if (prepare) ph.state = ph.algo->prepare(*sub, Direction::forward);
@@ -227,6 +239,21 @@ void pack_weights(const ConvProblem& p, const Plan& plan, const View5& w, T* dst
     if (!ph.reached || ph.in_place) continue;
     const std::vector<std::int64_t> tap_off = phase_tap_offsets(ph, w);
     const std::int64_t nt = ph.sub_taps;
+    if (nt == 1 && w.stride[1] == 1) {
+      // One tap over contiguous channels (1×1 kernels): w'[c][k] = w[k][c] is a plain
+      // transpose per group, done in registers (the ISA's 16×16 blocks) in blocks of channels.
+      const auto transpose = dwconv_kernel<T>(active_isa()).transpose;
+      constexpr std::int64_t kCBlock = 64;
+      const std::int64_t cblocks = (Cg + kCBlock - 1) / kCBlock;
+      parallel_for(p.groups * cblocks, [&](std::int64_t begin, std::int64_t end, int) {
+        for (std::int64_t b = begin; b < end; ++b) {
+          const std::int64_t grp = b / cblocks, c_lo = b % cblocks * kCBlock;
+          transpose(Kg, std::min(kCBlock, Cg - c_lo), w.at<const T>(grp * Kg, c_lo, 0, 0, 0) + tap_off[0],
+                    w.stride[0], dst + ph.weight_offset + (grp * Cg + c_lo) * Kg, Kg);
+        }
+      });
+      continue;
+    }
     const std::int64_t cb = std::max<std::int64_t>(8, 8192 / (kKBlock * nt));
     const std::int64_t cblocks = (Cg + cb - 1) / cb, kblocks = (Kg + kKBlock - 1) / kKBlock;
     parallel_for(p.groups * cblocks * kblocks, [&](std::int64_t begin, std::int64_t end, int) {
