@@ -8,6 +8,8 @@
 // kernel (kernels/dwconv: f*_dwconv_cl_wgrad_*) over every output row of a depth slice, the
 // KW taps' sums of a channel vector in registers throughout:
 //   dw[c][t] += Σ_o dy[o][c] · xpad[o·s + t·d][c].
+// A 3×3 window at unit position step runs its three source rows in one call instead
+// (f*_dwconv_cl_wgrad_3x3x*: all nine sums in registers, each input vector loaded once per row).
 // Lanes past the last channel of a chunk hold zeros and are discarded. A channel's sums run in
 // one fixed order (images, depth slices, sources, rows, positions) in its own lane, so results
 // do not depend on the thread count or the chunk size. Zero padding only; the padded zeros
@@ -15,8 +17,9 @@
 // the reference's and Inf and NaN propagate as there.
 //
 // Against direct_bwd_weights (one channel at a time on the shifted layout, all taps' sums in
-// registers, ending in one horizontal sum per tap) this wins where planes are small, as the
-// per-channel copies, scans and horizontal sums dominate there.
+// registers, ending in one horizontal sum per tap) this wins up to about a megabyte of buffers
+// per vector of channels (mobilenetv2's planes, up to dw112), as the per-channel copies, scans
+// and horizontal sums dominate there.
 #include "algos/depthwise_bwd_weights.hpp"
 
 #include <algorithm>
@@ -35,11 +38,12 @@ namespace {
 // chunks shrink (down to one vector of channels) until they fit this.
 constexpr double kChunkBudgetBytes = 640.0 * 1024;
 constexpr std::int64_t kMaxChunk = 64;
-// Channels-first planes above this many positions go to direct_bwd_weights, which reads them
-// in place. Measured at 2 threads (ms, this algorithm vs direct_bwd_weights): mobilenetv2.dw7
-// 0.014 vs 0.057, dw14 0.034 vs 0.062, dw28 (784 positions) 0.040 vs 0.046, dw56 (3136)
-// 0.130 vs 0.113.
-constexpr std::int64_t kMaxPreferredPlane = 1024;
+// Channels-first problems whose buffers for one vector of channels exceed this go to
+// direct_bwd_weights, which reads the planes in place. Measured at 2 threads (ms, this
+// algorithm vs direct_bwd_weights, with the fused 3×3 kernel): mobilenetv2.dw56 (0.41 MB)
+// 0.094 vs 0.13, dw112 (stride 2, 1.03 MB) 0.158 vs 0.27, 112×112 at stride 1 (1.6 MB) 0.09
+// vs 0.098, 224×224 (6.5 MB) 0.86 vs 0.39.
+constexpr double kMaxPreferredVectorBytes = 1.25 * 1024 * 1024;
 
 std::int64_t lanes_of(const ConvProblem& p, Isa isa) {
   return p.dtype == DType::f32 ? dwconv_kernel<float>(isa).lanes : dwconv_kernel<double>(isa).lanes;
@@ -102,8 +106,8 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t KD = p.kernel[0], KH = p.kernel[1], KW = p.kernel[2];
   parallel_for(nchunks, [&](std::int64_t begin, std::int64_t end, int) {
     char* mem = static_cast<char*>(thread_scratch(scratch_bytes(p, CH)));
-    const T* xsrc[1];
-    T* dwsrc[1];
+    const T* xsrc[3];
+    T* dwsrc[3];
     T* xb = reinterpret_cast<T*>(mem);
     T* yb = xb + xlen;
     T* acc = yb + ylen;
@@ -134,14 +138,27 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
         args.dwstride = CH;
         args.dy_row = p.out[2] * CH;
         args.dy_step = CH;
+        // A 3×3 window sliding one position per step runs its three rows at once.
+        const bool fused = KH == 3 && KW == 3 && args.pos_step == args.kw_step;
         for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0) {
           args.dy = yb + o0 * p.out[1] * p.out[2] * CH;
-          for (std::int64_t kd = 0; kd < KD; ++kd)
+          for (std::int64_t kd = 0; kd < KD; ++kd) {
+            if (fused) {
+              args.nsrc = 3;
+              for (std::int64_t kh = 0; kh < 3; ++kh) {
+                xsrc[kh] = xb + ((o0 * st.stride[0] + kd * st.dilation[0]) * P[1] + kh * st.dilation[1]) * P[2] * CH;
+                dwsrc[kh] = acc + (kd * KH + kh) * KW * CH;
+              }
+              uk.cl_wgrad_3x3(args);
+              continue;
+            }
+            args.nsrc = 1;
             for (std::int64_t kh = 0; kh < KH; ++kh) {
               xsrc[0] = xb + ((o0 * st.stride[0] + kd * st.dilation[0]) * P[1] + kh * st.dilation[1]) * P[2] * CH;
               dwsrc[0] = acc + (kd * KH + kh) * KW * CH;
               uk.cl_wgrad_row(args);
             }
+          }
         }
       }
       const View5& w = a.w;
@@ -185,11 +202,9 @@ class DepthwiseBwdWeights final : public Algorithm {
     if (p.layout == Layout::channels_last) return {};
     const Isa isa = active_isa();
     if (static_cast<double>(lanes_of(p, isa)) * elements_per_channel(p) *
-            static_cast<double>(dtype_size(p.dtype)) > kChunkBudgetBytes)
-      return "one vector of channels' planes exceeds its L2 budget (direct_bwd_weights streams them)";
-    if (p.in_spatial() > kMaxPreferredPlane)
-      return "channels-first planes of " + std::to_string(p.in_spatial()) + " positions (> " +
-             std::to_string(kMaxPreferredPlane) + "): direct_bwd_weights needs no transposes";
+            static_cast<double>(dtype_size(p.dtype)) > kMaxPreferredVectorBytes)
+      return "one vector of channels' planes exceeds 1.25 MB (direct_bwd_weights streams them "
+             "in place)";
     return {};
   }
 
@@ -207,9 +222,13 @@ class DepthwiseBwdWeights final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    return describe_kernel(p.dtype == DType::f32 ? dwconv_kernel<float>(st.isa).cl_wgrad_name
-                                                 : dwconv_kernel<double>(st.isa).cl_wgrad_name,
-                           st.isa) +
+    // (the condition run() applies: a 3×3 window sliding one position per step)
+    const bool fused = p.kernel[1] == 3 && p.kernel[2] == 3 && st.stride[2] == st.dilation[2];
+    const auto name = [&](auto tag) {
+      const auto& k = dwconv_kernel<decltype(tag)>(st.isa);
+      return fused ? k.cl_wgrad_3x3_name : k.cl_wgrad_name;
+    };
+    return describe_kernel(p.dtype == DType::f32 ? name(float{}) : name(double{}), st.isa) +
            ", " + std::to_string(st.chunk) + " channels per work item";
   }
 

@@ -161,8 +161,6 @@ TEST(DwconvKernels, WeightGradientRowMatchesDefinition) {
   }
 }
 
-}  // namespace
-
 // The per-channel kernel (`run`) against the per-tap sum in the same order: tap lists with
 // runs of consecutive offsets of every length (the AVX-512 kernel shifts a run's taps out of
 // one load), runs broken by gaps and by descending offsets, more runs than one pass takes
@@ -227,3 +225,63 @@ TEST(DwconvKernels, RunMatchesPerTapSum) {
     check_run<double>(isa);
   }
 }
+
+// The fused 3×3 weight-gradient kernel against its definition: nine taps (three source rows
+// of three taps each, the taps one position step apart), one running sum per tap in (row,
+// position) order, stored value kept, every vector of channels; quarter-integers, so the
+// comparison is exact.
+template <typename T>
+void check_wgrad_3x3(Isa isa) {
+  const DwconvKernel<T>& k = table<T>(isa);
+  std::mt19937_64 rng(14);
+  const i64 lanes = k.lanes;
+  for (i64 cvec : {1, 2, 3, 4, 5})
+    for (i64 npos : {0, 1, 2, 3, 7, 28})
+      for (i64 nrows : {1, 2, 5})
+        for (i64 s : {1, 2}) {
+          const i64 C = cvec * lanes, ld = C + lanes;  // a gap between positions
+          const i64 row_len = ((npos + 2) * s + 1) * ld;
+          std::vector<T> x = random_values<T>(static_cast<std::size_t>(3 * nrows * row_len), rng);
+          std::vector<T> dy = random_values<T>(static_cast<std::size_t>(nrows * (npos + 1) * ld), rng);
+          std::vector<T> dw = random_values<T>(static_cast<std::size_t>(3 * 3 * (C + 3)), rng);
+          std::vector<T> want = dw;
+          const T* xsrc[3] = {x.data(), x.data() + nrows * row_len, x.data() + 2 * nrows * row_len};
+          T* dwsrc[3] = {dw.data(), dw.data() + 3 * (C + 3), dw.data() + 6 * (C + 3)};
+          convkit::detail::DwconvClWgradArgs<T> a{};
+          a.nrows = nrows;
+          a.npos = npos;
+          a.channels = C;
+          a.nsrc = 3;
+          a.kw = 3;
+          a.xsrc = xsrc;
+          a.dwsrc = dwsrc;
+          a.x_row = row_len;
+          a.pos_step = s * ld;
+          a.kw_step = s * ld;
+          a.dwstride = C + 3;
+          a.dy = dy.data();
+          a.dy_row = (npos + 1) * ld;
+          a.dy_step = ld;
+          for (i64 r = 0; r < 3; ++r)
+            for (i64 j = 0; j < 3; ++j)
+              for (i64 c = 0; c < C; ++c) {
+                T& sum = want[static_cast<std::size_t>((r * 3 + j) * (C + 3) + c)];
+                for (i64 i = 0; i < nrows; ++i)
+                  for (i64 p = 0; p < npos; ++p)
+                    sum += dy[static_cast<std::size_t>(i * a.dy_row + p * ld + c)] *
+                           xsrc[r][i * row_len + p * a.pos_step + j * a.kw_step + c];
+              }
+          k.cl_wgrad_3x3(a);
+          ASSERT_EQ(dw, want) << k.cl_wgrad_3x3_name << " vectors " << cvec << " npos " << npos
+                              << " rows " << nrows << " step " << s;
+        }
+}
+
+TEST(DwconvKernels, WeightGradient3x3MatchesDefinition) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
+    check_wgrad_3x3<float>(isa);
+    check_wgrad_3x3<double>(isa);
+  }
+}
+
+}  // namespace

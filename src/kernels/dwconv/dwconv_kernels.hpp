@@ -69,6 +69,12 @@ struct DwconvClWgradArgs {
 template <typename T>
 using DwconvClWgradRow = void (*)(const DwconvClWgradArgs<T>& a);
 
+/// The same sums for a 3×3 window at unit position step (nsrc = 3, kw = 3, kw_step = pos_step,
+/// channels a multiple of the lane count), all nine taps at once, each tap's terms as ONE
+/// running sum added to the stored value in order of (i, p) (not two).
+template <typename T>
+using DwconvClWgrad3x3 = void (*)(const DwconvClWgradArgs<T>& a);
+
 /// dst[r·ldd + c] = src[c·lds + r] for c < cn, r < rn (channel planes to position-major rows
 /// and back), in whole-vector blocks.
 template <typename T>
@@ -81,12 +87,14 @@ struct DwconvKernel {
   DwconvCopyRows<T> copy_rows;
   DwconvClRow<T> cl_row;
   DwconvClWgradRow<T> cl_wgrad_row;
+  DwconvClWgrad3x3<T> cl_wgrad_3x3;
   DwconvTranspose<T> transpose;
   int block;  // positions per iteration (NV · lanes)
   int lanes;  // values per vector
   const char* name;  // e.g. "f32_dwconv_64__avx512"
   const char* cl_name;  // the channels-last kernel, e.g. "f32_dwconv_cl_8x16__avx512"
   const char* cl_wgrad_name;  // its weight-gradient twin, e.g. "f32_dwconv_cl_wgrad_3x64__avx512"
+  const char* cl_wgrad_3x3_name;  // e.g. "f32_dwconv_cl_wgrad_3x3x16__avx512"
 };
 
 struct DwconvKernels {
