@@ -59,11 +59,42 @@ void interior(std::int64_t s, std::int64_t a, std::int64_t pb, std::int64_t in, 
 
 // The channel's interior into the phase planes (the zero borders are already in place):
 // one row-copy call per (phase, depth) covering every row that reads the input.
+// At stride 2 along rows (unit element step) both phases of a row come from one pass over it
+// (split_rows), when their source columns interleave; otherwise each phase is its own copy.
+template <typename T>
+bool split_channel_in(const ConvProblem& p, const Geometry& g, const DwconvKernel<T>& uk,
+                      const View5& x, std::int64_t n, std::int64_t c, std::int64_t a0,
+                      std::int64_t a1, T* dst) {
+  if (p.stride[2] != 2 || x.stride[4] != 1) return false;
+  const std::int64_t ph0 = (a0 * p.stride[1] + a1) * 2, ph1 = ph0 + 1;
+  if (!g.phase_used[static_cast<std::size_t>(ph0)] || !g.phase_used[static_cast<std::size_t>(ph1)])
+    return false;
+  std::int64_t lo[3], hi[3], lo2[2], hi2[2];
+  const std::int64_t a[2] = {a0, a1};
+  for (int j = 0; j < 2; ++j) interior(p.stride[j], a[j], p.pad_before[j], p.in[j], g.Lq[j], &lo[j], &hi[j]);
+  for (int e = 0; e < 2; ++e) interior(2, e, p.pad_before[2], p.in[2], g.Lq[2], &lo2[e], &hi2[e]);
+  if (lo2[0] == hi2[0] || lo2[1] == hi2[1]) return false;
+  const std::int64_t col0 = 2 * lo2[0] - p.pad_before[2], col1 = 2 * lo2[1] + 1 - p.pad_before[2];
+  if (col1 != col0 + 1 && col0 != col1 + 1) return false;
+  const int first = col0 < col1 ? 0 : 1;  // the phase of the even source elements
+  if (lo[1] == hi[1]) return true;
+  for (std::int64_t i0 = lo[0]; i0 < hi[0]; ++i0) {
+    T* row = dst + (i0 * g.Lq[1] + lo[1]) * g.Lq[2];
+    uk.split_rows(hi[1] - lo[1], hi2[first] - lo2[first], hi2[1 - first] - lo2[1 - first],
+                  x.at<const T>(n, c, i0 * p.stride[0] + a0 - p.pad_before[0],
+                                lo[1] * p.stride[1] + a1 - p.pad_before[1], std::min(col0, col1)),
+                  p.stride[1] * x.stride[3], row + (ph0 + first) * g.plane + lo2[first],
+                  row + (ph0 + 1 - first) * g.plane + lo2[1 - first], g.Lq[2]);
+  }
+  return true;
+}
+
 template <typename T>
 void copy_channel_in(const ConvProblem& p, const Geometry& g, const DwconvKernel<T>& uk, const View5& x,
                      std::int64_t n, std::int64_t c, T* dst) {
   for (std::int64_t a0 = 0; a0 < p.stride[0]; ++a0)
-    for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1)
+    for (std::int64_t a1 = 0; a1 < p.stride[1]; ++a1) {
+      if (split_channel_in<T>(p, g, uk, x, n, c, a0, a1, dst)) continue;
       for (std::int64_t a2 = 0; a2 < p.stride[2]; ++a2) {
         const std::int64_t phase = (a0 * p.stride[1] + a1) * p.stride[2] + a2;
         if (!g.phase_used[static_cast<std::size_t>(phase)]) continue;
@@ -79,6 +110,7 @@ void copy_channel_in(const ConvProblem& p, const Geometry& g, const DwconvKernel
                        p.stride[1] * x.stride[3], p.stride[2] * x.stride[4],
                        dst + phase * g.plane + (i0 * g.Lq[1] + lo[1]) * g.Lq[2] + lo[2], g.Lq[2], 1);
       }
+    }
 }
 
 template <typename T>

@@ -1,8 +1,9 @@
 // tests/cpp/dwconv_kernels_test.cpp — every ISA's depthwise-family helper kernels against
 // plain loops: the row copies (unit, stride-2 de-interleave and merge, gathers, scatters,
 // negative steps) with every length around the vector widths and guard values around each
-// destination element, the channel/position transpose, and the channels-last weight-gradient
-// row (two sums per tap, many rows, strides and dilation), in float and double.
+// destination element, the even/odd row split, the channel/position transpose, the
+// channels-last weight-gradient row (two sums per tap, many rows, strides and dilation) and its
+// fused 3×3 form, and the per-channel kernel, in float and double.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -281,6 +282,39 @@ TEST(DwconvKernels, WeightGradient3x3MatchesDefinition) {
   for (Isa isa : ckt::isas_on_this_cpu()) {
     check_wgrad_3x3<float>(isa);
     check_wgrad_3x3<double>(isa);
+  }
+}
+
+// The even/odd row split: every pair of lengths around the vector widths (equal, one apart
+// either way — the stride-2 phase split — and far apart), 1 to 3 rows, guard values around
+// every destination element.
+template <typename T>
+void check_split_rows(Isa isa) {
+  const DwconvKernel<T>& k = table<T>(isa);
+  std::mt19937_64 rng(15);
+  const T guard = T(-4321);
+  for (i64 rows = 1; rows <= 3; ++rows)
+    for (i64 ne = 0; ne <= 40; ++ne)
+      for (const i64 no : {ne - 1, ne, ne + 1, ne / 3, ne + 17}) {
+        if (no < 0) continue;
+        const i64 sstride = 2 * std::max(ne, no) + 3, dstride = std::max(ne, no) + 5;
+        const std::vector<T> src = random_values<T>(static_cast<std::size_t>(rows * sstride + 2), rng);
+        std::vector<T> ev(static_cast<std::size_t>(rows * dstride + 32), guard), od = ev;
+        std::vector<T> want_ev = ev, want_od = od;
+        for (i64 r = 0; r < rows; ++r) {
+          for (i64 i = 0; i < ne; ++i) want_ev[static_cast<std::size_t>(16 + r * dstride + i)] = src[static_cast<std::size_t>(r * sstride + 2 * i)];
+          for (i64 i = 0; i < no; ++i) want_od[static_cast<std::size_t>(16 + r * dstride + i)] = src[static_cast<std::size_t>(r * sstride + 2 * i + 1)];
+        }
+        k.split_rows(rows, ne, no, src.data(), sstride, ev.data() + 16, od.data() + 16, dstride);
+        ASSERT_EQ(ev, want_ev) << convkit::detail::isa_name(isa) << " rows " << rows << " even " << ne << " odd " << no;
+        ASSERT_EQ(od, want_od) << convkit::detail::isa_name(isa) << " rows " << rows << " even " << ne << " odd " << no;
+      }
+}
+
+TEST(DwconvKernels, SplitRowsEveryLength) {
+  for (Isa isa : ckt::isas_on_this_cpu()) {
+    check_split_rows<float>(isa);
+    check_split_rows<double>(isa);
   }
 }
 

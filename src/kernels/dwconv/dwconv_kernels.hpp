@@ -30,6 +30,14 @@ using DwconvCopyRows = void (*)(std::int64_t rows, std::int64_t len, const T* sr
                                 std::int64_t src_stride, std::int64_t src_step, T* dst,
                                 std::int64_t dst_stride, std::int64_t dst_step);
 
+/// Even and odd elements of rows to two places: even[r·dst_stride + i] = src[r·src_stride + 2i]
+/// for i < n_even, odd[r·dst_stride + i] = src[r·src_stride + 2i + 1] for i < n_odd (no
+/// overlap; reads no source element past the last one either destination takes).
+template <typename T>
+using DwconvSplitRows = void (*)(std::int64_t rows, std::int64_t n_even, std::int64_t n_odd,
+                                 const T* src, std::int64_t src_stride, T* even, T* odd,
+                                 std::int64_t dst_stride);
+
 /// Channels-last depthwise (NHWC / NWC / NDHWC, channel multiplier 1), vectorised over
 /// channels: for positions p < npos and channels c < channels,
 ///   out[p·out_step + c] = act(bias[c] + Σ_{r < nsrc} Σ_{j < kw} wsrc[r][j·wstride + c] ·
@@ -85,6 +93,7 @@ template <typename T>
 struct DwconvKernel {
   DwconvUkernel<T> run;
   DwconvCopyRows<T> copy_rows;
+  DwconvSplitRows<T> split_rows;
   DwconvClRow<T> cl_row;
   DwconvClWgradRow<T> cl_wgrad_row;
   DwconvClWgrad3x3<T> cl_wgrad_3x3;
