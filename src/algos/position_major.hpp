@@ -64,8 +64,20 @@ void gather_position_major(const DwconvKernel<T>& uk, const View5& v, std::int64
 template <typename T>
 void pack_position_major_weights(const DwconvKernel<T>& uk, const View5& w, std::int64_t c0,
                                  std::int64_t cn, const std::int64_t* kernel, T* wp, std::int64_t ld) {
+  const std::int64_t taps = kernel[0] * kernel[1] * kernel[2];
   if (w.dense_from(2)) {  // each channel's taps one run: a transpose
-    uk.transpose(cn, kernel[0] * kernel[1] * kernel[2], w.at<const T>(c0, 0, 0, 0, 0), w.stride[0], wp, ld);
+    uk.transpose(cn, taps, w.at<const T>(c0, 0, 0, 0, 0), w.stride[0], wp, ld);
+    return;
+  }
+  // Each channel's taps one run backwards (the reversed kernel backward-data reads, e.g.
+  // mobilenetv2.dw7, where packing element by element cost as much as the multiply-adds):
+  // transpose the run from its start (the view's last tap), then reverse the rows.
+  if ((kernel[2] == 1 || w.stride[4] == -1) && (kernel[1] == 1 || w.stride[3] == -kernel[2]) &&
+      (kernel[0] == 1 || w.stride[2] == -kernel[1] * kernel[2])) {
+    uk.transpose(cn, taps, w.at<const T>(c0, 0, kernel[0] - 1, kernel[1] - 1, kernel[2] - 1),
+                 w.stride[0], wp, ld);
+    for (std::int64_t t = 0; t < taps / 2; ++t)
+      std::swap_ranges(wp + t * ld, wp + t * ld + cn, wp + (taps - 1 - t) * ld);
     return;
   }
   for (std::int64_t c = 0; c < cn; ++c) {
