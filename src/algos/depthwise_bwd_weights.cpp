@@ -71,6 +71,12 @@ struct State {
   std::int64_t stride[3], dilation[3];
 };
 
+// Whether a 3×3 window's rows slide one position per step (stride = dilation along the row):
+// then its three rows run in one call of the fused kernel.
+bool fused_3x3(const ConvProblem& p, const State& st) {
+  return p.kernel[1] == 3 && p.kernel[2] == 3 && st.stride[2] == st.dilation[2];
+}
+
 // The largest chunk whose buffers fit the budget (at least one vector of channels).
 std::int64_t chunk_cap(const ConvProblem& p, Isa isa) {
   const std::int64_t lanes = lanes_of(p, isa);
@@ -138,8 +144,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
         args.dwstride = CH;
         args.dy_row = p.out[2] * CH;
         args.dy_step = CH;
-        // A 3×3 window sliding one position per step runs its three rows at once.
-        const bool fused = KH == 3 && KW == 3 && args.pos_step == args.kw_step;
+        const bool fused = fused_3x3(p, st);
         for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0) {
           args.dy = yb + o0 * p.out[1] * p.out[2] * CH;
           for (std::int64_t kd = 0; kd < KD; ++kd) {
@@ -222,8 +227,7 @@ class DepthwiseBwdWeights final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    // (the condition run() applies: a 3×3 window sliding one position per step)
-    const bool fused = p.kernel[1] == 3 && p.kernel[2] == 3 && st.stride[2] == st.dilation[2];
+    const bool fused = fused_3x3(p, st);
     const auto name = [&](auto tag) {
       const auto& k = dwconv_kernel<decltype(tag)>(st.isa);
       return fused ? k.cl_wgrad_3x3_name : k.cl_wgrad_name;
