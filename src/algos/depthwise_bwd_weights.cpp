@@ -8,8 +8,8 @@
 // kernel (kernels/dwconv: f*_dwconv_cl_wgrad_*) over every output row of a depth slice, the
 // KW taps' sums of a channel vector in registers throughout:
 //   dw[c][t] += Σ_o dy[o][c] · xpad[o·s + t·d][c].
-// A 3×3 window at unit position step runs its three source rows in one call instead
-// (f*_dwconv_cl_wgrad_3x3x*: all nine sums in registers, each input vector loaded once per row).
+// A 3×3 window runs its three source rows in one call instead (f*_dwconv_cl_wgrad_3x3x*: all
+// nine sums in registers, each input and gradient vector loaded from L2 once per output row).
 // Lanes past the last channel of a chunk hold zeros and are discarded. A channel's sums run in
 // one fixed order (images, depth slices, sources, rows, positions) in its own lane, so results
 // do not depend on the thread count or the chunk size. Zero padding only; the padded zeros
@@ -71,11 +71,9 @@ struct State {
   std::int64_t stride[3], dilation[3];
 };
 
-// Whether a 3×3 window's rows slide one position per step (stride = dilation along the row):
-// then its three rows run in one call of the fused kernel.
-bool fused_3x3(const ConvProblem& p, const State& st) {
-  return p.kernel[1] == 3 && p.kernel[2] == 3 && st.stride[2] == st.dilation[2];
-}
+// Whether a 3×3 window's three rows run in one call of the fused kernel (any stride and
+// dilation; the kernel slides its input window when they are equal along the row).
+bool fused_3x3(const ConvProblem& p) { return p.kernel[1] == 3 && p.kernel[2] == 3; }
 
 // The largest chunk whose buffers fit the budget (at least one vector of channels).
 std::int64_t chunk_cap(const ConvProblem& p, Isa isa) {
@@ -144,7 +142,7 @@ void run(const ConvProblem& p, const State& st, const ConvArgs& a) {
         args.dwstride = CH;
         args.dy_row = p.out[2] * CH;
         args.dy_step = CH;
-        const bool fused = fused_3x3(p, st);
+        const bool fused = fused_3x3(p);
         for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0) {
           args.dy = yb + o0 * p.out[1] * p.out[2] * CH;
           for (std::int64_t kd = 0; kd < KD; ++kd) {
@@ -227,7 +225,7 @@ class DepthwiseBwdWeights final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction, const void* state) const override {
     const State& st = *static_cast<const State*>(state);
-    const bool fused = fused_3x3(p, st);
+    const bool fused = fused_3x3(p);
     const auto name = [&](auto tag) {
       const auto& k = dwconv_kernel<decltype(tag)>(st.isa);
       return fused ? k.cl_wgrad_3x3_name : k.cl_wgrad_name;

@@ -228,9 +228,9 @@ TEST(DwconvKernels, RunMatchesPerTapSum) {
 }
 
 // The fused 3×3 weight-gradient kernel against its definition: nine taps (three source rows
-// of three taps each, the taps one position step apart), one running sum per tap in (row,
-// position) order, stored value kept, every vector of channels; quarter-integers, so the
-// comparison is exact.
+// of three taps each; the taps one position step apart, where the kernel slides its window,
+// and not), one running sum per tap in (row, position) order, stored value kept, every vector
+// of channels; quarter-integers, so the comparison is exact.
 template <typename T>
 void check_wgrad_3x3(Isa isa) {
   const DwconvKernel<T>& k = table<T>(isa);
@@ -239,9 +239,9 @@ void check_wgrad_3x3(Isa isa) {
   for (i64 cvec : {1, 2, 3, 4, 5})
     for (i64 npos : {0, 1, 2, 3, 7, 28})
       for (i64 nrows : {1, 2, 5})
-        for (i64 s : {1, 2}) {
+        for (const auto [s, dil] : std::vector<std::pair<i64, i64>>{{1, 1}, {2, 2}, {2, 1}, {1, 2}}) {
           const i64 C = cvec * lanes, ld = C + lanes;  // a gap between positions
-          const i64 row_len = ((npos + 2) * s + 1) * ld;
+          const i64 row_len = ((npos + 2) * 2 + 1) * ld;
           std::vector<T> x = random_values<T>(static_cast<std::size_t>(3 * nrows * row_len), rng);
           std::vector<T> dy = random_values<T>(static_cast<std::size_t>(nrows * (npos + 1) * ld), rng);
           std::vector<T> dw = random_values<T>(static_cast<std::size_t>(3 * 3 * (C + 3)), rng);
@@ -258,7 +258,7 @@ void check_wgrad_3x3(Isa isa) {
           a.dwsrc = dwsrc;
           a.x_row = row_len;
           a.pos_step = s * ld;
-          a.kw_step = s * ld;
+          a.kw_step = dil * ld;
           a.dwstride = C + 3;
           a.dy = dy.data();
           a.dy_row = (npos + 1) * ld;
@@ -274,7 +274,7 @@ void check_wgrad_3x3(Isa isa) {
               }
           k.cl_wgrad_3x3(a);
           ASSERT_EQ(dw, want) << k.cl_wgrad_3x3_name << " vectors " << cvec << " npos " << npos
-                              << " rows " << nrows << " step " << s;
+                              << " rows " << nrows << " step " << s << " dilation " << dil;
         }
 }
 

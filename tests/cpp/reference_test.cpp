@@ -671,8 +671,8 @@ int run_forced_cases(const std::string& algorithm, std::uint64_t seed, int cases
 // depthwise_bwd_weights: channel counts around the vector widths and its chunk sizes (tails
 // of a chunk, several chunks per thread), zero padding (the only mode it takes), strides,
 // dilation, 1-D/2-D/3-D, rows shorter and longer than its whole-plane transpose limit, every
-// layout and dtype, gapped/flipped views (its element-wise gathers), 3×3 windows at unit
-// position step (the fused kernel), on every ISA path, against the oracle. Its other
+// layout and dtype, gapped/flipped views (its element-wise gathers), 3×3 windows (the fused
+// kernel, sliding and not), on every ISA path, against the oracle. Its other
 // directions are declined and skipped.
 TEST(Algorithms, DepthwiseBwdWeightsMatchesOracle) {
   const i64 channels[] = {1, 3, 8, 15, 16, 17, 31, 33, 64, 65, 70, 130};
@@ -688,8 +688,9 @@ TEST(Algorithms, DepthwiseBwdWeightsMatchesOracle) {
       c.in.back() = pick(rng, 64, 80);                          // transposes into the buffer
       c.C = c.G = c.K = std::min<i64>(c.C, 33);
     }
-    if (i % 4 == 2 && c.nd >= 2) {  // a 3×3 window whose row slides one position per step:
-      const i64 step = pick(rng, 1, 2);  // the fused 3×3 kernel (stride = dilation, 1 or 2)
+    if (i % 4 == 2 && c.nd >= 2) {  // a 3×3 window: the fused 3×3 kernel, its window sliding
+      const i64 step = pick(rng, 1, 2);  // along the row when stride = dilation there, or not
+      const bool slide = i % 8 == 2;
       c.pad = Case::Pad::explicit_pairs;
       c.mode = PaddingMode::zeros;
       for (int j = c.nd - 2; j < c.nd; ++j) {
@@ -697,7 +698,7 @@ TEST(Algorithms, DepthwiseBwdWeightsMatchesOracle) {
         c.in[j] = std::max<i64>(c.in[j], 6);
         c.pb[j] = c.pa[j] = 1;
         c.d[j] = j == c.nd - 1 ? step : pick(rng, 1, 2);
-        c.s[j] = j == c.nd - 1 ? step : pick(rng, 1, 2);
+        c.s[j] = j == c.nd - 1 ? (slide ? step : 3 - step) : pick(rng, 1, 2);
       }
     }
     return c;

@@ -77,9 +77,9 @@ struct DwconvClWgradArgs {
 template <typename T>
 using DwconvClWgradRow = void (*)(const DwconvClWgradArgs<T>& a);
 
-/// The same sums for a 3×3 window at unit position step (nsrc = 3, kw = 3, kw_step = pos_step,
-/// channels a multiple of the lane count), all nine taps at once, each tap's terms as ONE
-/// running sum added to the stored value in order of (i, p) (not two).
+/// The same sums for a 3×3 window (nsrc = 3, kw = 3, channels a multiple of the lane count),
+/// all nine taps at once, each tap's terms as ONE running sum added to the stored value in
+/// order of (i, p) (not two).
 template <typename T>
 using DwconvClWgrad3x3 = void (*)(const DwconvClWgradArgs<T>& a);
 
