@@ -10,6 +10,7 @@
 // multiply-adds; stride phases are split and channels-last rows gathered by the same vector
 // copies). Nothing is shared between items, so results do not depend on the thread count.
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -132,44 +133,72 @@ void copy_channel_in(const DwconvKernel<T>& uk, const std::vector<CopyInOp>& ops
   }
 }
 
+// The general path's per-call data: one work item is one (image, input channel), run on the
+// caller's thread in scratch of scratch_elems() values (begin() once per thread and call,
+// then run() per item).
+template <typename T>
+class PlaneItems {
+ public:
+  PlaneItems(const ConvProblem& p, const State& st, const ConvArgs& a)
+      : p_(p), st_(st), a_(a), uk_(dwconv_kernel<T>(st.isa)), fast_in_(rows_copy_in(p)),
+        rows_(fast_in_ ? ShiftedRows{} : shifted_rows(p, st.geo, a.x)),
+        copy_ops_(fast_in_ ? plan_copy_in(p, st.geo, a.x) : std::vector<CopyInOp>{}) {}
+
+  // The channel's shifted copy (and a vector the kernel may read past it), one output row of
+  // extended positions, weights.
+  std::int64_t scratch_elems() const {
+    return st_.geo.cstride + kKernelSlack + st_.len + p_.kernel_spatial();
+  }
+
+  // Row copies overwrite only the interior, so the zero borders are written once per thread.
+  void begin(T* xs) const {
+    std::fill(fast_in_ ? xs : xs + st_.geo.cstride, xs + st_.geo.cstride + kKernelSlack, T(0));
+  }
+
+  void run(std::int64_t item, T* xs) const {
+    const Geometry& g = st_.geo;
+    const ConvArgs& a = a_;
+    T* out = xs + g.cstride + kKernelSlack;
+    T* w = out + st_.len;
+    const std::int64_t Kg = p_.out_channels_per_group(), taps = p_.kernel_spatial();
+    const std::int64_t n = item / p_.in_channels, c = item % p_.in_channels;
+    if (fast_in_)
+      copy_channel_in<T>(uk_, copy_ops_, g.Lq[2], a.x.at<const T>(n, c, 0, 0, 0), xs);
+    else
+      build_shifted_channel<T>(p_, g, rows_, a.x, n, c, xs);
+    for (std::int64_t kk = 0; kk < Kg; ++kk) {
+      const std::int64_t k = c * Kg + kk;
+      const T* wk = a.w.at<const T>(k, 0, 0, 0, 0);
+      std::int64_t t = 0;
+      for (std::int64_t t0 = 0; t0 < p_.kernel[0]; ++t0)
+        for (std::int64_t t1 = 0; t1 < p_.kernel[1]; ++t1)
+          for (std::int64_t t2 = 0; t2 < p_.kernel[2]; ++t2)
+            w[t++] = wk[t0 * a.w.stride[2] + t1 * a.w.stride[3] + t2 * a.w.stride[4]];
+      const T bias = a.bias ? *a.bias->at<const T>(k) : T(0);
+      uk_.run(st_.len, taps, g.taps.data(), xs, w, bias, a.relu, out);
+      for (std::int64_t o0 = 0; o0 < p_.out[0]; ++o0)
+        uk_.copy_rows(p_.out[1], p_.out[2], out + o0 * g.Lq[1] * g.Lq[2], g.Lq[2], 1,
+                      a.y.at<T>(n, k, o0, 0, 0), a.y.stride[3], a.y.stride[4]);
+    }
+  }
+
+ private:
+  const ConvProblem& p_;
+  const State& st_;
+  const ConvArgs& a_;
+  const DwconvKernel<T>& uk_;
+  bool fast_in_;
+  ShiftedRows rows_;
+  std::vector<CopyInOp> copy_ops_;
+};
+
 template <typename T>
 void run_forward(const ConvProblem& p, const State& st, const ConvArgs& a) {
-  const DwconvKernel<T>& uk = dwconv_kernel<T>(st.isa);
-  const Geometry& g = st.geo;
-  const std::int64_t Kg = p.out_channels_per_group(), taps = p.kernel_spatial();
-  const bool fast_in = rows_copy_in(p);
-  const std::int64_t ws[3] = {a.w.stride[2], a.w.stride[3], a.w.stride[4]};
-  const ShiftedRows rows = fast_in ? ShiftedRows{} : shifted_rows(p, g, a.x);
-  const std::vector<CopyInOp> copy_ops = fast_in ? plan_copy_in(p, g, a.x) : std::vector<CopyInOp>{};
+  const PlaneItems<T> items(p, st, a);
   parallel_for(p.batch * p.in_channels, [&](std::int64_t begin, std::int64_t end, int) {
-    // Per thread: the channel's shifted copy (and a vector the kernel may read past it), one
-    // output row of extended positions, weights.
-    T* xs = static_cast<T*>(thread_scratch(
-        static_cast<std::size_t>(g.cstride + kKernelSlack + st.len + taps) * sizeof(T)));
-    T* out = xs + g.cstride + kKernelSlack;
-    T* w = out + st.len;
-    // Row copies overwrite only the interior, so the zero borders are written once per chunk.
-    std::fill(fast_in ? xs : xs + g.cstride, xs + g.cstride + kKernelSlack, T(0));
-    for (std::int64_t item = begin; item < end; ++item) {
-      const std::int64_t n = item / p.in_channels, c = item % p.in_channels;
-      if (fast_in)
-        copy_channel_in<T>(uk, copy_ops, g.Lq[2], a.x.at<const T>(n, c, 0, 0, 0), xs);
-      else
-        build_shifted_channel<T>(p, g, rows, a.x, n, c, xs);
-      for (std::int64_t kk = 0; kk < Kg; ++kk) {
-        const std::int64_t k = c * Kg + kk;
-        const T* wk = a.w.at<const T>(k, 0, 0, 0, 0);
-        std::int64_t t = 0;
-        for (std::int64_t t0 = 0; t0 < p.kernel[0]; ++t0)
-          for (std::int64_t t1 = 0; t1 < p.kernel[1]; ++t1)
-            for (std::int64_t t2 = 0; t2 < p.kernel[2]; ++t2) w[t++] = wk[t0 * ws[0] + t1 * ws[1] + t2 * ws[2]];
-        const T bias = a.bias ? *a.bias->at<const T>(k) : T(0);
-        uk.run(st.len, taps, g.taps.data(), xs, w, bias, a.relu, out);
-        for (std::int64_t o0 = 0; o0 < p.out[0]; ++o0)
-          uk.copy_rows(p.out[1], p.out[2], out + o0 * g.Lq[1] * g.Lq[2], g.Lq[2], 1,
-                       a.y.at<T>(n, k, o0, 0, 0), a.y.stride[3], a.y.stride[4]);
-      }
-    }
+    T* xs = static_cast<T*>(thread_scratch(static_cast<std::size_t>(items.scratch_elems()) * sizeof(T)));
+    items.begin(xs);
+    for (std::int64_t item = begin; item < end; ++item) items.run(item, xs);
   });
 }
 
@@ -501,6 +530,47 @@ class DepthwiseConv final : public Algorithm {
 const Algorithm& depthwise_conv_algorithm() {
   static const DepthwiseConv algo;
   return algo;
+}
+
+struct DepthwisePlanes::Impl {
+  std::unique_ptr<PlaneItems<float>> f32;
+  std::unique_ptr<PlaneItems<double>> f64;
+  std::size_t bytes = 0;
+};
+
+bool DepthwisePlanes::serves(const ConvProblem& p, const ConvArgs& a) {
+  return !channels_last_path(p, a) && !small_planes_path(p, a);
+}
+
+DepthwisePlanes::DepthwisePlanes(const ConvProblem& p, const void* state, const ConvArgs& a)
+    : impl_(std::make_unique<Impl>()) {
+  const State& st = *static_cast<const State*>(state);
+  if (p.dtype == DType::f32) {
+    impl_->f32 = std::make_unique<PlaneItems<float>>(p, st, a);
+    impl_->bytes = static_cast<std::size_t>(impl_->f32->scratch_elems()) * sizeof(float);
+  } else {
+    impl_->f64 = std::make_unique<PlaneItems<double>>(p, st, a);
+    impl_->bytes = static_cast<std::size_t>(impl_->f64->scratch_elems()) * sizeof(double);
+  }
+  impl_->bytes = (impl_->bytes + 63) / 64 * 64;
+}
+
+DepthwisePlanes::~DepthwisePlanes() = default;
+
+std::size_t DepthwisePlanes::scratch_bytes() const { return impl_->bytes; }
+
+void DepthwisePlanes::begin(void* scratch) const {
+  if (impl_->f32)
+    impl_->f32->begin(static_cast<float*>(scratch));
+  else
+    impl_->f64->begin(static_cast<double*>(scratch));
+}
+
+void DepthwisePlanes::run(std::int64_t item, void* scratch) const {
+  if (impl_->f32)
+    impl_->f32->run(item, static_cast<float*>(scratch));
+  else
+    impl_->f64->run(item, static_cast<double*>(scratch));
 }
 
 }  // namespace convkit::detail

@@ -920,6 +920,43 @@ TEST(Algorithms, PhasedBackwardDataMatchesOracle) {
   EXPECT_EQ(ran, 360);
 }
 
+// phased_bwd_data on depthwise layers with a stride: with multiplier 1 every stride phase is a
+// depthwise forward problem, and all phases of a channel run back to back through
+// depthwise_conv's channel-plane path (each dx plane written once, while in cache). Here 1-D
+// to 3-D planes from a few positions to a few hundred, strides 2–3 (several phases, phases no
+// tap reaches, cropped dy), dilation, zero padding up to past the kernel, multiplier 2 (the
+// phases then run one after another), both layouts and dtypes, gapped/flipped views, on every
+// ISA path, against the oracle.
+TEST(Algorithms, PhasedBackwardDataDepthwisePhasesMatchOracle) {
+  const i64 channels[] = {1, 3, 16, 17, 33};
+  const int ran = run_forced_cases("phased_bwd_data", 4242, 40, [&](std::mt19937_64& rng, Coverage&, int i) {
+    Case c;
+    c.nd = static_cast<int>(pick(rng, 1, 3));
+    c.G = c.C = channels[pick(rng, 0, 4)];
+    c.K = c.C * (i % 5 == 4 ? 2 : 1);
+    c.N = pick(rng, 1, 2);
+    c.mode = PaddingMode::zeros;
+    c.pad = Case::Pad::explicit_pairs;
+    c.layout = i % 4 == 3 ? Layout::channels_last : Layout::channels_first;
+    c.dtype = pick(rng, 0, 1) ? DType::f64 : DType::f32;
+    for (int j = 0; j < c.nd; ++j) {
+      const i64 in = c.nd == 1 ? pick(rng, 10, 400) : c.nd == 2 ? pick(rng, 6, 40) : pick(rng, 3, 12);
+      const i64 s = j == c.nd - 1 ? pick(rng, 2, 3) : pick(rng, 1, 3);  // the last dim strided
+      const i64 d = pick(rng, 0, 3) == 0 ? 2 : 1;
+      const i64 pb = pick(rng, 0, 3), pa = pick(rng, 0, 3);
+      const i64 k = pick(rng, 1, std::min<i64>((in + pb + pa - 1) / d + 1, 5));
+      c.in.push_back(in);
+      c.k.push_back(k);
+      c.s.push_back(s);
+      c.d.push_back(d);
+      c.pb.push_back(pb);
+      c.pa.push_back(pa);
+    }
+    return c;
+  });
+  EXPECT_EQ(ran, 120);
+}
+
 // outer_bwd_weights has two schedules, chosen by size: "whole" (every image's transposed copy
 // within a few MB: the random cases above) and "chunked" (positions in L2-sized chunks, sums
 // carried through a buffer; reached here by lowering the size limit). Here problems large enough to be chunked (tens of

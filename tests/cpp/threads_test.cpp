@@ -446,6 +446,93 @@ TEST(NonFinite, PropagatesExactlyInForward) {
   }
 }
 
+// Backward-data with NaN/Inf in dy and an Inf weight: the same values as the plain gradient sum
+// (which never multiplies padding), NaN and ±Inf in the same places. phased_bwd_data's phases
+// multiply weights by dy's padding zeros, so an Inf weight must send it to the reference
+// (0·Inf = NaN where the plain sum has none). Problems: grouped, strided, dilated, padded; and
+// a depthwise stride-2 layer (its phases run channel by channel).
+template <class T>
+void check_nonfinite_backward_data(bool depthwise, const std::string& algorithm,
+                                   std::mt19937_64& rng) {
+  ConvDesc d;
+  d.spatial_dims = 2;
+  d.batch = 2;
+  d.in_channels = 4;
+  d.out_channels = 4;
+  d.groups = depthwise ? 4 : 2;
+  d.input_size = depthwise ? std::vector<i64>{21, 30} : std::vector<i64>{7, 6};
+  d.kernel_size = depthwise ? std::vector<i64>{3, 3} : std::vector<i64>{3, 2};
+  d.stride = depthwise ? std::vector<i64>{2, 2} : std::vector<i64>{2, 1};
+  d.dilation = depthwise ? std::vector<i64>{1, 1} : std::vector<i64>{1, 2};
+  d.padding = depthwise ? Padding::explicit_pairs({{1, 1}, {1, 1}})
+                        : Padding::explicit_pairs({{2, 1}, {1, 3}});
+  d.dtype = convkit::dtype_of<T>::value;
+  const ConvProblem p(d);
+  SCOPED_TRACE(p.to_string() + " algorithm " + algorithm);
+  try {
+    ConvPlan(p, Direction::backward_data, {algorithm});
+  } catch (const convkit::UnsupportedError&) {
+    return;  // a forced algorithm that declines this problem
+  }
+  naive::Conv np;
+  np.groups = d.groups;
+  np.stride = d.stride;
+  np.dilation = d.dilation;
+  np.pad_before = depthwise ? std::vector<i64>{1, 1} : std::vector<i64>{2, 1};
+  np.pad_after = depthwise ? std::vector<i64>{1, 1} : std::vector<i64>{1, 3};
+
+  auto run = [&](const Array& dya, const Array& wa) {
+    std::vector<T> dys(dya.v.begin(), dya.v.end()), ws(wa.v.begin(), wa.v.end()),
+        dx(count(p.input_shape()));
+    convkit::conv_backward_data(d, TensorView::contiguous(dys.data(), p.output_shape()),
+                                TensorView::contiguous(ws.data(), p.weight_shape()),
+                                TensorView::contiguous(dx.data(), p.input_shape()), {algorithm});
+    Array got(p.input_shape());
+    got.v.assign(dx.begin(), dx.end());
+    return got;
+  };
+  const Array w = ckt::random_ints(p.weight_shape(), rng, -2, 2);  // includes zeros
+  Array dy = ckt::random_ints(p.output_shape(), rng);
+  const Array dyf = dy;
+  const double inf = std::numeric_limits<double>::infinity();
+  dy.at({0, 0, 1, 1}) = std::nan("");
+  dy.at({0, 2, 0, 0}) = inf;  // a corner: its taps reach the padding
+  dy.at({1, 1, 3, 0}) = -inf;
+  dy.at({1, 1, 3, 2}) = inf;  // same channel: +Inf and −Inf may meet in one sum
+  const Shape xshape = p.input_shape(), in(xshape.begin() + 2, xshape.end());
+  const Array got = run(dy, w);
+  EXPECT_TRUE(ckt::same_values(got, naive::backward_data(dy, w, in, np))) << "NaN/Inf in dy";
+  int nonfinite = 0;
+  for (double v : got.v) nonfinite += !std::isfinite(v);
+  EXPECT_GT(nonfinite, 0);
+  EXPECT_LT(nonfinite, got.size());
+  // An Inf weight (a corner tap, which meets dy's padding in the phased lowering) with finite dy.
+  Array wi = w;
+  wi.at({1, 0, 0, 0}) = inf;
+  const Array want = naive::backward_data(dyf, wi, in, np);
+  EXPECT_TRUE(ckt::same_values(run(dyf, wi), want)) << "Inf weight";
+  int infs = 0;
+  for (double v : want.v) infs += std::isinf(v);
+  EXPECT_GT(infs, 0);
+}
+
+TEST(NonFinite, PropagatesExactlyInBackwardData) {
+  ckt::ThreadCountGuard guard;
+  std::mt19937_64 rng(43);
+  std::vector<std::string> algorithms{"auto"};
+  for (const auto& n : convkit::algorithm_names()) algorithms.push_back(n);
+  for (const char* isa : {"", "generic"}) {
+    IsaCap cap(isa);
+    for (const auto& algorithm : algorithms)
+      for (int threads : {1, 2})
+        for (bool depthwise : {false, true}) {
+          convkit::set_num_threads(threads);
+          check_nonfinite_backward_data<float>(depthwise, algorithm, rng);
+          check_nonfinite_backward_data<double>(depthwise, algorithm, rng);
+        }
+  }
+}
+
 // ---- plan cache and explain() -----------------------------------------------------------------
 
 TEST(PlanCache, SamePlanForEqualProblems) {
