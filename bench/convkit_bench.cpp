@@ -1082,14 +1082,24 @@ int main(int argc, char** argv) {
           ref = std::make_unique<Buffer>(p.dtype, ops.out.shape);
           fill_nan(*ref);
           execute(rplan, opt.dir, ops, *ref);
-          // An approximate algorithm (Winograd) is held to the error bound conv.hpp documents,
-          // 2^-24·2304·(C/groups + 32)·max|x|·max|w| (inputs in [−range, range]).
+          // An approximate algorithm (Winograd) is held to the error bound conv.hpp documents
+          // (inputs in [−range, range]): 2^-24·2304·(S + 32)·max|x|·max|w| with S the
+          // channels summed (C/groups; backward-data K/groups), and for weight gradients
+          // 2^-24·2845·(T + 32)·max|x|·max|dy|, T = N·(⌈OH/4⌉ + 2·dh)·(⌈OW/4⌉ + 2·dw).
           const bool approximate = convkit::algorithm_is_approximate(alg);
-          const double ck_tol =
-              approximate ? std::max(tol, std::ldexp(1.0, -24) * 2304.0 *
-                                              static_cast<double>(p.in_channels_per_group() + 32) *
-                                              ex.range * ex.range)
-                          : tol;
+          double bound = 0;
+          if (opt.dir == Direction::backward_weights) {
+            const double tiles = static_cast<double>(p.batch) *
+                                 static_cast<double>((p.out[1] + 3) / 4 + 2 * p.dilation[1]) *
+                                 static_cast<double>((p.out[2] + 3) / 4 + 2 * p.dilation[2]);
+            bound = std::ldexp(1.0, -24) * 2845.0 * (tiles + 32.0) * ex.range * ex.range;
+          } else {
+            const std::int64_t summed = opt.dir == Direction::forward ? p.in_channels_per_group()
+                                                                      : p.out_channels_per_group();
+            bound = std::ldexp(1.0, -24) * 2304.0 * static_cast<double>(summed + 32) * ex.range *
+                    ex.range;
+          }
+          const double ck_tol = approximate ? std::max(tol, bound) : tol;
           cmp = compare(ops.out.data(), ref->data(), ref->numel, p.dtype, ck_tol);
           expected = ref->data();
           if (cmp.mismatches) {

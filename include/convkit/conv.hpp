@@ -260,8 +260,15 @@ std::vector<std::string> algorithm_names();
 ///   |y − y_exact| ≤ 2⁻²⁴ · 2304 · (C + 32) · max|x| · max|w_k|
 /// (2304 is the worst-case growth of the 6×6 transforms, Σ|Aᵀ|·|G|·|Bᵀ| products; w_k the
 /// output channel's filter). Measured on random data the error is far smaller, about
-/// 2⁻²⁴ · 25 · max|x| · Σ|w_k| (5–20× direct summation's). NaN and ±Inf give exactly the
-/// direct algorithm's results: the call then runs the direct algorithm, as it does when an
+/// 2⁻²⁴ · 25 · max|x| · Σ|w_k| (5–20× direct summation's). Backward-data is the forward
+/// convolution of dy with the flipped filters: the same bound with K output channels per group
+/// summed instead of C. Weight gradients (F(3×3, 4×4): the same transforms, the output
+/// gradient in the filter's place) satisfy, for every dw element,
+///   |dw − dw_exact| ≤ 2⁻²⁴ · 2845 · (T + 32) · max|x| · max|dy|,
+/// T = N · (⌈OH/4⌉ + 2·dh) · (⌈OW/4⌉ + 2·dw) (at least the number of 4×4 output tiles summed;
+/// 2845 = (Σ_ξ |G_ξ2|·|A_ξ|₁·|Bᵀ_ξ|₁)²); measured on random data up to about
+/// 2⁻²⁴ · 40 · (T + 16) · max|x| · max|dy|. NaN and ±Inf give exactly the
+/// direct algorithms' results: the call then runs a direct algorithm, as it does when an
 /// intermediate value overflows.
 bool algorithm_is_approximate(const std::string& name);
 

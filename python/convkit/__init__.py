@@ -450,8 +450,10 @@ def algorithm_is_approximate(name):
     Only "winograd" is (Winograd F(4x4, 3x3) for float32 3x3 stride-1 convolutions). Every
     output y (before the bias) satisfies |y - exact| <= 2**-24 * 2304 * (C + 32) * max|x| *
     max|w_k| (C input channels per group, w_k the output channel's filter); on random data the
-    error is about 2**-24 * 25 * max|x| * sum|w_k|. "auto" may choose it unless
-    direct_summation_only=True. NaN/Inf inputs give exactly the direct algorithm's results.
+    error is about 2**-24 * 25 * max|x| * sum|w_k|. Its grad_weight (F(3x3, 4x4)) satisfies
+    |dw - exact| <= 2**-24 * 2845 * (T + 32) * max|x| * max|grad_output|, T = N * (ceil(OH/4)
+    + 2*dh) * (ceil(OW/4) + 2*dw). "auto" may choose it unless direct_summation_only=True.
+    NaN/Inf inputs give exactly the direct algorithms' results.
     """
     return bool(_convkit.algorithm_is_approximate(_str(name, "name")))
 

@@ -28,6 +28,7 @@
 // the direct algorithm instead, which gives exactly the direct semantics.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -35,13 +36,19 @@
 #include "algos/algorithm.hpp"
 #include "algos/direct_conv.hpp"
 #include "algos/direct_conv_backward_data.hpp"
+#include "algos/direct_conv_backward_weights.hpp"
+#include "algos/gemm_conv_backward_weights.hpp"
+#include "algos/outer_bwd_weights.hpp"
 #include "algos/phased_bwd_data.hpp"
+#include "algos/shifted_layout.hpp"
 #include "algos/reference_algorithm.hpp"
 #include "algos/winograd_conv.hpp"
 #include "core/arena.hpp"
 #include "core/cpu_features.hpp"
 #include "core/padding.hpp"
 #include "core/threading.hpp"
+#include "kernels/conv/conv_kernels.hpp"
+#include "kernels/dwconv/dwconv_kernels.hpp"
 #include "kernels/scan/finite_kernels.hpp"
 #include "kernels/winograd/wino_kernels.hpp"
 
@@ -644,6 +651,242 @@ bool input_finite(const ConvProblem& p, const View5& x) {
   return finite;
 }
 
+// ---- backward-weights ------------------------------------------------------------------------
+//
+// The trilinear identity behind F(4×4, 3×3), Σ_ij u_i g_j d_(i+j) = Σ_e (A u)_e (G g)_e (Bᵀ d)_e,
+// read with the output gradient in u's place gives the weight gradient of a tile (F(3×3, 4×4)):
+//   dw_kc = Gᵀ [ Σ_tiles (A dy_k Aᵀ) ⊙ (Bᵀ d_c B) ] G,
+// dy_k a 4×4 output-gradient tile of channel k, d_c the 6×6 input patch under it. The tiles
+// are the forward problem's (same slots, packed tile rows, dilation phases), so the forward's
+// input stage transforms x as it is; `grad` transforms dy. Per block of tiles the 36 products
+// summed over the tiles are 36 GEMMs (K × C, the tiles the reduction: 36 multiply-adds per tile
+// and channel pair instead of 144), each folded into the running gradient at once
+// (dw[k][t][c] += G[ξ][a]·G[ν][b]·M_e[k][c] for t = (a, b), e = (ξ, ν)), so no 36·K·C buffer is
+// kept. The block size does not depend on the thread count and each (k, c) is accumulated by
+// one thread in the order (block, element): results are bitwise identical for any number of
+// threads.
+
+constexpr std::size_t kGradBlockBytes = std::size_t{8} << 20;  // one block's transformed x and dy
+
+// dw[t][c] (+)= (Gᵀ M_c G)[t] for c < n (≤ kFoldColumns): M_c the 36 products of column c
+// (element e at m + e·plane), dw's tap t at dw + t·ldd; separable, along ν then ξ, each step
+// a loop over the columns (vectorised). `first`: set, not add.
+constexpr std::int64_t kFoldColumns = 128;
+void fold_gradient(const float* m, std::int64_t plane, std::int64_t n, float* dw,
+                   std::int64_t ldd, bool first) {
+  constexpr float k6 = 1.0f / 6, k12 = 1.0f / 12, k24 = 1.0f / 24;
+  alignas(64) float h[6][3][kFoldColumns];  // h[ξ][b] = Σ_ν M[ξ][ν]·G[ν][b]
+  for (int xi = 0; xi < 6; ++xi) {
+    const float* r = m + xi * 6 * plane;
+    float* h0 = h[xi][0];
+    float* h1 = h[xi][1];
+    float* h2 = h[xi][2];
+    for (std::int64_t c = 0; c < n; ++c) {
+      const float m0 = r[c], m1 = r[plane + c], m2 = r[2 * plane + c], m3 = r[3 * plane + c],
+                  m4 = r[4 * plane + c], m5 = r[5 * plane + c];
+      h0[c] = 0.25f * m0 - k6 * (m1 + m2) + k24 * (m3 + m4);
+      h1[c] = k6 * (m2 - m1) + k12 * (m3 - m4);
+      h2[c] = k6 * ((m3 + m4) - (m1 + m2)) + m5;
+    }
+  }
+  for (int b = 0; b < 3; ++b) {
+    float* d0 = dw + b * ldd;
+    float* d1 = dw + (3 + b) * ldd;
+    float* d2 = dw + (6 + b) * ldd;
+    for (std::int64_t c = 0; c < n; ++c) {
+      const float x0 = h[0][b][c], x1 = h[1][b][c], x2 = h[2][b][c], x3 = h[3][b][c],
+                  x4 = h[4][b][c], x5 = h[5][b][c];
+      const float g0 = 0.25f * x0 - k6 * (x1 + x2) + k24 * (x3 + x4);
+      const float g1 = k6 * (x2 - x1) + k12 * (x3 - x4);
+      const float g2 = k6 * ((x3 + x4) - (x1 + x2)) + x5;
+      d0[c] = first ? g0 : d0[c] + g0;
+      d1[c] = first ? g1 : d1[c] + g1;
+      d2[c] = first ? g2 : d2[c] + g2;
+    }
+  }
+}
+
+// Slots per block (whole packed tile-row groups), from the block's memory and never from the
+// thread count.
+std::int64_t grad_block_slots(const ConvProblem& p, const State& st) {
+  const std::int64_t L = st.kern->lanes;
+  std::int64_t tb = static_cast<std::int64_t>(kGradBlockBytes / (kElems * sizeof(float))) /
+                    (p.in_channels + p.out_channels);
+  tb = std::max<std::int64_t>(2 * L, tb / L * L);
+  if (st.pack) tb = std::max(st.Qp, tb / st.Qp * st.Qp);
+  return std::min(tb, std::max<std::int64_t>(1, st.S));
+}
+
+// The GEMM tile for M_e (rows: output channels, columns: input channels), at most 64 columns
+// wide (a work item's 36 tiles of x's transformed columns stay in L2).
+const ConvKernel<float>& grad_gemm_kernel(const ConvProblem& p, Isa isa) {
+  return pick_kernel<float>(isa, p.out_channels, std::min<std::int64_t>(p.in_channels, 64));
+}
+
+// Floats of the buffers all threads share (transformed x, transformed dy, the running
+// gradient [k][tap][c]) and of each thread's own (x lines, dy lines, the transposed x of one
+// element, one GEMM row of products).
+struct GradSizes {
+  std::int64_t tb, ldv, Cp, vplane, uplane, vtplane, cchunk, shared, worker;
+};
+
+GradSizes grad_sizes(const ConvProblem& p, const State& st) {
+  GradSizes z;
+  const std::int64_t C = p.in_channels, K = p.out_channels;
+  const ConvKernel<float>& uk = grad_gemm_kernel(p, st.isa);
+  z.tb = grad_block_slots(p, st);
+  z.ldv = row_length(*st.kern, z.tb);
+  z.Cp = round_up(C, uk.nr);
+  z.vplane = plane_stride(C * z.ldv);
+  z.uplane = plane_stride(K * z.ldv);
+  z.vtplane = plane_stride(z.tb * z.Cp);
+  z.cchunk = std::min(z.Cp, std::max<std::int64_t>(uk.nr, 64 / uk.nr * uk.nr));  // item columns
+  z.shared = kElems * (z.vplane + z.uplane + z.vtplane);
+  z.worker = std::max(8 * st.width + 6 * C * st.width + 4 * st.width,
+                      kElems * uk.mr * z.cchunk + 9 * z.cchunk);
+  return z;
+}
+
+// The transformed output gradients of slots [t0, t1), channels [k_lo, k_hi), into U (channel k
+// at U + k·ldv, elements uplane apart). Each tile row's 4 gradient rows are copied into lines
+// (packed: the group's rows side by side, 4·Qp columns apart) with zeros past the phase's
+// outputs and in spare lanes, so those slots' transforms are exact zeros.
+void grad_stage(const ConvProblem& p, const State& st, const View5& dy, std::int64_t t0,
+                std::int64_t t1, std::int64_t k_lo, std::int64_t k_hi, std::int64_t ldv,
+                std::int64_t uplane, float* U, float* lines) {
+  const WinoKernels& k = *st.kern;
+  const std::int64_t L = k.lanes, W = st.width;
+  const std::int64_t ds = st.dw * dy.stride[4];
+  for (std::int64_t kc = k_lo; kc < k_hi; ++kc)
+    for (std::int64_t t = t0; t < t1;) {
+      const Segment sg = segment_at(st, t, t1);
+      const Image& im = sg.im;
+      const std::int64_t P = ceil_div(p.out[1] - im.a, st.dh), Q = ceil_div(p.out[2] - im.b, st.dw);
+      const float* rows[4];
+      for (int r = 0; r < 4; ++r) {
+        float* line = lines + r * W;
+        std::memset(line, 0, sizeof(float) * static_cast<std::size_t>(W));
+        for (std::int64_t u = 0; u < sg.group_rows; ++u) {
+          const std::int64_t row = 4 * (sg.ti + u) + r;
+          if (row >= P) continue;
+          const std::int64_t c0 = st.pack ? 0 : 4 * sg.tj;
+          const std::int64_t n = std::min(st.pack ? Q : 4 * sg.run, Q - c0);
+          float* dst = line + (st.pack ? 4 * st.Qp * u : 0);
+          const float* src = dy.at<const float>(im.n, kc, 0, im.a + st.dh * row, im.b + st.dw * c0);
+          if (ds == 1)
+            std::memcpy(dst, src, sizeof(float) * static_cast<std::size_t>(std::max<std::int64_t>(n, 0)));
+          else
+            for (std::int64_t j = 0; j < n; ++j) dst[j] = src[j * ds];
+        }
+        rows[r] = line;
+      }
+      for (std::int64_t s = 0; s < (st.pack ? 1 : sg.run); s += L) {
+        k.grad(rows, U + kc * ldv + (t - t0 + s), uplane);
+        for (const float*& rp : rows) rp += 4 * L;
+      }
+      t += sg.run;
+    }
+}
+
+// False when x or dy holds NaN or ±Inf, or the gradient overflows: the caller then runs the
+// fallback (exact NaN/Inf semantics of direct summation).
+bool run_bwd_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
+  const std::int64_t C = p.in_channels, K = p.out_channels;
+  if (st.S == 0) {  // an empty batch: dw = 0
+    parallel_for(K, [&](std::int64_t k0, std::int64_t k1, int) {
+      for (std::int64_t kc = k0; kc < k1; ++kc)
+        for (std::int64_t c = 0; c < C; ++c)
+          for (int t = 0; t < 9; ++t) *a.w.at<float>(kc, c, 0, t / 3, t % 3) = 0.0f;
+    });
+    return true;
+  }
+  ConvProblem q = p;  // dy as an input, for the finiteness scan
+  q.in_channels = K;
+  for (int j = 0; j < 3; ++j) q.in[j] = p.out[j];
+  if (!input_finite(p, a.x) || !input_finite(q, a.y)) return false;
+  const WinoKernels& wk = *st.kern;
+  const std::int64_t L = wk.lanes;
+  const ConvKernel<float>& uk = grad_gemm_kernel(p, st.isa);
+  const std::int64_t mr = uk.mr, nr = uk.nr;
+  const GradSizes z = grad_sizes(p, st);
+  const std::int64_t ldv = z.ldv, Cp = z.Cp;
+  float* shared = static_cast<float*>(
+      thread_scratch(static_cast<std::size_t>(z.shared) * sizeof(float), ScratchSlot::shared));
+  float* V = shared;
+  float* U = V + kElems * z.vplane;
+  float* VT = U + kElems * z.uplane;
+  std::atomic<bool> finite{true};
+  const DwconvTranspose<float> transpose = dwconv_kernel<float>(st.isa).transpose;
+  const std::int64_t cparts = ceil_div(Cp, z.cchunk);
+  const std::int64_t cchunks = ceil_div(C, L), kchunks = ceil_div(K, L);
+  const std::int64_t ktiles = ceil_div(K, mr);
+  const std::int64_t tap0 = 0;
+  for (std::int64_t t0 = 0; t0 < st.S; t0 += z.tb) {
+    const std::int64_t t1 = std::min(st.S, t0 + z.tb), nt = t1 - t0;
+    // Transforms: channel chunks of x, then of dy.
+    parallel_for(cchunks + kchunks, [&](std::int64_t b0, std::int64_t b1, int) {
+      float* mem = static_cast<float*>(thread_scratch(static_cast<std::size_t>(z.worker) * sizeof(float)));
+      Scratch sc{};
+      sc.lines = mem;
+      sc.lines_cl = mem + 8 * st.width;
+      float* glines = sc.lines_cl + 6 * C * st.width;
+      for (std::int64_t b = b0; b < b1; ++b) {
+        if (b < cchunks)
+          input_stage(p, st, a, t0, t1, b * L, std::min(C, (b + 1) * L), ldv, V, sc);
+        else
+          grad_stage(p, st, a.y, t0, t1, (b - cchunks) * L, std::min(K, (b - cchunks + 1) * L),
+                     ldv, z.uplane, U, glines);
+      }
+    });
+    // x's transformed elements transposed, VT[e][slot][c] (the GEMMs' vector operand).
+    parallel_for(kElems, [&](std::int64_t e0, std::int64_t e1, int) {
+      for (std::int64_t e = e0; e < e1; ++e) {
+        float* VTe = VT + e * z.vtplane;
+        transpose(C, nt, V + e * z.vplane, ldv, VTe, Cp);
+        for (std::int64_t sl = 0; sl < nt; ++sl) std::fill(VTe + sl * Cp + C, VTe + (sl + 1) * Cp, 0.0f);
+      }
+    });
+    // Per (chunk of input channels, tile of output channels), chunk-major (the chunk's 36
+    // transposed columns stay in L2 across the output-channel tiles): the 36 GEMMs into M[e],
+    // then Gᵀ M G (along ν, then ξ) stored into dw (the first block) or added to it.
+    const View5& dw = a.w;
+    parallel_for(cparts * ktiles, [&](std::int64_t i0, std::int64_t i1, int) {
+      float* M = static_cast<float*>(thread_scratch(static_cast<std::size_t>(z.worker) * sizeof(float)));
+      float* g = M + kElems * mr * z.cchunk;  // one row's 9 taps × cchunk columns
+      for (std::int64_t item = i0; item < i1; ++item) {
+        const std::int64_t kt = item % ktiles, c0 = item / ktiles * z.cchunk;
+        const std::int64_t cw = std::min(z.cchunk, Cp - c0), cn = std::min(cw, C - c0);
+        const std::int64_t rows = std::min(mr, K - kt * mr);
+        for (int e = 0; e < kElems; ++e) {
+          const float* wrows[kConvMaxMr];
+          for (std::int64_t i = 0; i < mr; ++i)
+            wrows[i] = U + e * z.uplane + std::min(kt * mr + i, K - 1) * ldv;
+          for (std::int64_t c = 0; c < cw; c += nr)
+            uk.run(nt, 1, &tap0, VT + e * z.vtplane + c0 + c, Cp, wrows,
+                   ConvTileOut<float>{M + e * mr * z.cchunk + c, z.cchunk, false});
+        }
+        for (std::int64_t i = 0; i < rows; ++i) {
+          fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, g, z.cchunk, true);
+          const std::int64_t kc = kt * mr + i;
+          bool fine = true;  // (an overflow: NaN or ±Inf from finite inputs)
+          for (int t = 0; t < 9; ++t) {
+            const float* gt = g + t * z.cchunk;
+            float* d = dw.at<float>(kc, c0, 0, t / 3, t % 3);
+            const std::int64_t ds = dw.stride[1];
+            for (std::int64_t c = 0; c < cn; ++c) {
+              const float v = t0 == 0 ? gt[c] : d[c * ds] + gt[c];
+              d[c * ds] = v;
+              fine = fine && std::isfinite(v);
+            }
+          }
+          if (!fine) finite = false;
+        }
+      }
+    });
+  }
+  return finite;
+}
+
 // Backward-data of a stride-1 convolution is the forward convolution of dy with the filters
 // transposed (K ↔ C) and flipped, padded by (dilation·2 − pad) on each side: `forward_of`
 // gives that problem (null when a pad would be negative), `flipped` the weight view.
@@ -683,12 +926,46 @@ struct Prepared {
 };
 
 const Algorithm& fallback_for(const ConvProblem& p, Direction d) {
+  if (d == Direction::backward_weights) {
+    for (const Algorithm* a : {&outer_bwd_weights_algorithm(), &gemm_conv_backward_weights_algorithm(),
+                               &direct_conv_backward_weights_algorithm()})
+      if (a->declines(p, d).empty()) return *a;
+    return reference_algorithm();
+  }
   const Algorithm& first =
       d == Direction::forward ? direct_conv_algorithm() : phased_bwd_data_algorithm();
   if (first.declines(p, d).empty()) return first;
   if (d == Direction::backward_data && direct_conv_backward_data_algorithm().declines(p, d).empty())
     return direct_conv_backward_data_algorithm();
   return reference_algorithm();
+}
+
+// auto's choice for weight gradients: estimated times (ns, one thread, whatever the thread
+// count: the choice must not depend on it), from the forward's measured rates: GEMM 0.4 ns per
+// (k, c) pair and slot column, the fold ~10 ns per pair and block, 140 (packed: 250) ns per
+// (channel, vector of tiles) transform of x or dy, ~10 µs per call; direct summation ~0.0118
+// ns per multiply-add plus ~2 µs.
+std::string bwd_weights_not_preferred(const ConvProblem& p) {
+  const State st = make_state(p);
+  const std::int64_t L = st.kern->lanes, tb = grad_block_slots(p, st);
+  double cols = 0, blocks = 0;
+  for (std::int64_t t0 = 0; t0 < st.S; t0 += tb, ++blocks)
+    cols += static_cast<double>(std::min(tb, st.S - t0));
+  const double pairs = static_cast<double>(p.out_channels * p.in_channels);
+  const double vectors = static_cast<double>(
+      (st.pack ? ceil_div(st.Pt, st.seg_rows) : st.Pt * ceil_div(st.Qt, L)) * p.batch * st.dh *
+      st.dw);
+  const double wino = pairs * (0.4 * cols + 10.0 * blocks) +
+                      static_cast<double>(p.in_channels + p.out_channels) * vectors *
+                          (st.pack ? 250.0 : 140.0) +
+                      10000.0;
+  const double direct = 0.0118 * static_cast<double>(p.macs()) + 2000.0;
+  if (1.1 * wino > direct)
+    return "estimated slower than direct summation here (" +
+           std::to_string(static_cast<int>(wino / 1000)) + " us against " +
+           std::to_string(static_cast<int>(direct / 1000)) +
+           " us: too few tiles or channels to pay for the transforms)";
+  return {};
 }
 
 // Transformed filters made once by pack_weights (forward plans).
@@ -703,8 +980,8 @@ class WinogradConv final : public Algorithm {
   bool approximate() const override { return true; }
 
   std::string declines(const ConvProblem& p, Direction d) const override {
-    if (d != Direction::forward && d != Direction::backward_data)
-      return "forward and backward-data only";
+    if (d != Direction::forward && d != Direction::backward_data && d != Direction::backward_weights)
+      return "forward, backward-data and backward-weights only";
     if (p.dtype != DType::f32) return "float32 only";
     if (p.spatial_dims != 2) return "2-D convolutions only";
     if (p.kernel[1] != 3 || p.kernel[2] != 3) return "3x3 kernels only";
@@ -713,7 +990,7 @@ class WinogradConv final : public Algorithm {
     // A dilated layer runs as dilation_h·dilation_w dense phases (one more image each); with
     // far more phases than outputs most are empty, and an absurd dilation (1e15, found by the
     // fuzzer) would be enumerated for ever.
-    const std::int64_t* outs = d == Direction::forward ? p.out : p.in;
+    const std::int64_t* outs = d == Direction::backward_data ? p.in : p.out;
     if (static_cast<double>(p.dilation[1]) * static_cast<double>(p.dilation[2]) >
         4.0 * static_cast<double>(outs[1] + 1) * static_cast<double>(outs[2] + 1))
       return "dilation " + std::to_string(p.dilation[1]) + "x" + std::to_string(p.dilation[2]) +
@@ -727,6 +1004,7 @@ class WinogradConv final : public Algorithm {
   }
 
   std::string not_preferred(const ConvProblem& problem, Direction d) const override {
+    if (d == Direction::backward_weights) return bwd_weights_not_preferred(problem);
     const auto fwd = d == Direction::backward_data ? forward_of_backward_data(problem) : nullptr;
     const ConvProblem& p = fwd ? *fwd : problem;
     // Estimated times (ns, one thread), each term measured on this project's Zen 5 machine:
@@ -773,6 +1051,13 @@ class WinogradConv final : public Algorithm {
 
   std::string describe(const ConvProblem& p, Direction d, const void* state) const override {
     const Prepared& pr = *static_cast<const Prepared*>(state);
+    if (d == Direction::backward_weights)
+      return describe_kernel(pr.st.kern->name, pr.st.isa) + " and " +
+             grad_gemm_kernel(p, pr.st.isa).name + "; weight gradient by F(3x3,4x4): " +
+             std::to_string(pr.st.T) + " tiles in blocks of up to " +
+             std::to_string(grad_block_slots(p, pr.st)) + " slots" +
+             (pr.st.dh * pr.st.dw > 1 ? " (dilation: one image per phase)" : "") +
+             "; NaN/Inf in the inputs, or an overflow, runs '" + pr.fallback->name() + "' instead";
     const ConvProblem& q = pr.fwd ? *pr.fwd : p;
     return describe_kernel(pr.st.kern->name, pr.st.isa) + "; F(4x4,3x3), " +
            std::to_string(pr.st.T) + " tiles in blocks of up to " + std::to_string(pr.st.tb_max) +
@@ -801,6 +1086,13 @@ class WinogradConv final : public Algorithm {
   }
 
   std::size_t workspace_bytes_per_thread(const ConvProblem& p, Direction d) const override {
+    if (d == Direction::backward_weights) {
+      const State st = make_state(p);
+      const GradSizes z = grad_sizes(p, st);
+      return std::max(static_cast<std::size_t>(z.worker + ceil_div(z.shared, current_num_threads())) *
+                          sizeof(float),
+                      fallback_for(p, d).workspace_bytes_per_thread(p, d));
+    }
     const auto fwd = d == Direction::backward_data ? forward_of_backward_data(p) : nullptr;
     const ConvProblem& q = fwd ? *fwd : p;
     const State st = make_state(q);
@@ -813,6 +1105,11 @@ class WinogradConv final : public Algorithm {
     const Prepared& pr = *static_cast<const Prepared*>(state);
     const State& st = pr.st;
     note_isa_run(st.isa);
+    if (d == Direction::backward_weights) {
+      if (!run_bwd_weights(problem, st, args))
+        pr.fallback->execute(problem, d, pr.fallback_state.get(), args);
+      return;
+    }
     if (st.T == 0) return;  // an empty batch
     // Backward-data: dy is the input, dx the output, the weights a flipped, transposed view.
     ConvArgs a = args;

@@ -204,6 +204,19 @@ inline double approximate_bound(const Array& x, const Array& w, i64 channels) {
   return std::ldexp(1.0, -24) * 2304.0 * static_cast<double>(channels + 32) * mx * mw;
 }
 
+/// Winograd's documented weight-gradient bound (conv.hpp): 2⁻²⁴ · 2845 · (T + 32) · max|x| ·
+/// max|dy|, T = N · (⌈OH/4⌉ + 2·dh) · (⌈OW/4⌉ + 2·dw) (an upper bound on the 4×4 output tiles
+/// summed, dilation phases included). dy has shape (N, K, OH, OW).
+inline double approximate_bound_bwd_weights(const Array& x, const Array& dy, i64 dh, i64 dw) {
+  double mx = 0, md = 0;
+  for (double v : x.v) mx = std::max(mx, std::fabs(v));
+  for (double v : dy.v) md = std::max(md, std::fabs(v));
+  const i64 n = dy.shape[0], oh = dy.shape[dy.shape.size() - 2], ow = dy.shape.back();
+  const double tiles = static_cast<double>(n) * static_cast<double>((oh + 3) / 4 + 2 * dh) *
+                       static_cast<double>((ow + 3) / 4 + 2 * dw);
+  return std::ldexp(1.0, -24) * 2845.0 * (tiles + 32.0) * mx * md;
+}
+
 /// |got − want| ≤ tol + 2⁻²³·|want| element-wise (shapes equal; NaN matches NaN only).
 inline ::testing::AssertionResult values_within(const Array& got, const Array& want, double tol) {
   if (got.shape != want.shape)

@@ -172,6 +172,15 @@ def approximate_grad_x_tolerance(gy, w, groups):
         np.abs(w).max(initial=0))
 
 
+def approximate_grad_w_tolerance(x, gy, dilation):
+    """The documented bound for Winograd's grad_weight: 2**-24 * 2845 * (T + 32) * max|x| *
+    max|gy|, T = N * (ceil(OH/4) + 2*dh) * (ceil(OW/4) + 2*dw) (the 4x4 output tiles summed)."""
+    n, oh, ow = gy.shape[0], gy.shape[-2], gy.shape[-1]
+    tiles = n * ((oh + 3) // 4 + 2 * dilation[0]) * ((ow + 3) // 4 + 2 * dilation[1])
+    return 2.0 ** -24 * 2845 * (tiles + 32) * float(np.abs(x).max(initial=0)) * float(
+        np.abs(gy).max(initial=0))
+
+
 def _per_dim(rng, values, nd, as_int_prob=0.4):
     """Per-dimension values, given to convkit as an int when all equal (sometimes)."""
     return list(values), (values[0] if len(set(values)) == 1 and rng.random() < as_int_prob
@@ -506,12 +515,13 @@ def test_winograd_vs_torch(isa, make_rng, case_counts, monkeypatch):
     dense phases): every padding mode and pad, 'same'/'valid', both layouts, strided views, bias
     and ReLU, channel counts
     around the vector widths, images from 1x1, on every ISA path; within its documented bound,
-    and on random data close to direct summation's accuracy (about 25 ulp of max|x|*sum|w_k|).
-    With direct_summation_only=True, auto never chooses it."""
+    and on random data close to direct summation's accuracy (about 25 ulp of max|x|*sum|w_k|);
+    grad_x (zero padding) and grad_weight within theirs. With direct_summation_only=True, auto
+    never chooses it."""
     if isa:
         monkeypatch.setenv("CONVKIT_MAX_ISA", isa)
     rng = make_rng(f"wino{isa}")
-    failures, ran, ran_bd, worst = [], 0, 0, 0.0
+    failures, ran, ran_bd, ran_bw, worst = [], 0, 0, 0, 0.0
     for idx in range(120):
         n, c, k = int(rng.integers(1, 3)), int(rng.integers(1, 41)), int(rng.integers(1, 41))
         h, w_ = (int(rng.integers(1, 31)) for _ in range(2))
@@ -594,10 +604,21 @@ def test_winograd_vs_torch(isa, make_rng, case_counts, monkeypatch):
                     + 2.0 ** -23 * np.abs(gx_ref)).all():
                 failures.append(f"{where}: grad_x error {gerr.max():.3g} above the bound")
             ran_bd += 1
+        # grad_weight: every padding mode, dilation, layout and view
+        gy = rng.standard_normal(y_ref.shape).astype(np.float32)
+        _, _, gw_ref, _ = oracle_conv(2, x, wt, None, [1, 1], pairs, dil, 1, mode, gy=gy)
+        gw = ck.conv2d_backward(to_last(gy) if layout == "NHWC" else gy, xin, wt,
+                                padding=padding, padding_mode=mode, dilation=tuple(dil),
+                                layout=layout, compute=("weight",), algorithm="winograd")[1]
+        werr = np.abs(gw.astype(np.float64) - gw_ref)
+        if not (werr <= approximate_grad_w_tolerance(x, gy, dil) + 2.0 ** -23 * np.abs(gw_ref)).all():
+            failures.append(f"{where}: grad_weight error {werr.max():.3g} above the bound")
+        ran_bw += 1
+    case_counts[f"conv2d winograd grad_weight (CONVKIT_MAX_ISA={isa or 'none'})"] = ran_bw
     case_counts[f"conv2d winograd grad_x (CONVKIT_MAX_ISA={isa or 'none'})"] = ran_bd
     case_counts[f"conv2d winograd (CONVKIT_MAX_ISA={isa or 'none'})"] = ran
     assert not failures, (f"{len(failures)} failed:\n" + "\n".join(failures[:12]))
-    assert ran == 120 and ran_bd >= 15, (ran, ran_bd)
+    assert ran == 120 and ran_bd >= 15 and ran_bw == 120, (ran, ran_bd, ran_bw)
     assert worst < 100, worst  # measured ~25 on random data
 
 

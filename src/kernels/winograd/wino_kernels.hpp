@@ -23,6 +23,8 @@
 //   filter_rows  lanes filters of one channel, each filter's 9 taps consecutive in memory
 //           (taps[j] its lowest address, null for a zero filter; `reversed`: stored in
 //           reverse, a flipped filter as backward-data reads it); stored as `filter` does
+//   grad    weight gradients: A d Aᵀ of lanes 4×4 output-gradient tiles (A the 6×4
+//           transpose of Aᵀ), stored like the input transform's elements
 //   gemm    c[i][0 .. nv·lanes) = Σ_k a[k·mr + i] · b[k·ldb + 0 .. nv·lanes), i < mr: mr output
 //           channels (a: transformed filters, packed) × nv vectors of tiles (b: transformed
 //           input rows of one element e), c overwritten (one pass over all input channels);
@@ -61,6 +63,10 @@ struct WinoKernels {
   // dst[m·dst_stride + j] = src[j][m] for j, m < lanes (src[j] null: zeros): moves lanes
   // channels of lanes columns between channels-last data and per-channel rows.
   void (*transpose)(const float* const* src, float* dst, std::int64_t dst_stride);
+  // Weight gradients: A d Aᵀ of lanes 4×4 output-gradient tiles of one channel (rows[r] reads
+  // rows[r][0 .. 4·lanes + 2), tile j's columns 4j .. 4j + 3), the 36 elements as 36 vectors
+  // at u + e·plane, as `input` stores them.
+  void (*grad)(const float* const* rows, float* u, std::int64_t plane);
 };
 
 extern const WinoKernels wino_kernels_generic;
