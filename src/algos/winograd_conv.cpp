@@ -668,12 +668,12 @@ bool input_finite(const ConvProblem& p, const View5& x) {
 
 constexpr std::size_t kGradBlockBytes = std::size_t{8} << 20;  // one block's transformed x and dy
 
-// dw[t][c] (+)= (Gᵀ M_c G)[t] for c < n (≤ kFoldColumns): M_c the 36 products of column c
-// (element e at m + e·plane), dw's tap t at dw + t·ldd; separable, along ν then ξ, each step
-// a loop over the columns (vectorised). `first`: set, not add.
+// dw[c·cs + t·ts] (+)= (Gᵀ M_c G)[t] for c < n (≤ kFoldColumns): M_c the 36 products of
+// column c (element e at m + e·plane); separable, along ν then ξ, each step a loop over the
+// columns (vectorised). `first`: set, not add.
 constexpr std::int64_t kFoldColumns = 128;
 void fold_gradient(const float* m, std::int64_t plane, std::int64_t n, float* dw,
-                   std::int64_t ldd, bool first) {
+                   std::int64_t cs, std::int64_t ts, bool first) {
   constexpr float k6 = 1.0f / 6, k12 = 1.0f / 12, k24 = 1.0f / 24;
   alignas(64) float h[6][3][kFoldColumns];  // h[ξ][b] = Σ_ν M[ξ][ν]·G[ν][b]
   for (int xi = 0; xi < 6; ++xi) {
@@ -690,18 +690,18 @@ void fold_gradient(const float* m, std::int64_t plane, std::int64_t n, float* dw
     }
   }
   for (int b = 0; b < 3; ++b) {
-    float* d0 = dw + b * ldd;
-    float* d1 = dw + (3 + b) * ldd;
-    float* d2 = dw + (6 + b) * ldd;
+    float* d0 = dw + b * ts;
+    float* d1 = dw + (3 + b) * ts;
+    float* d2 = dw + (6 + b) * ts;
     for (std::int64_t c = 0; c < n; ++c) {
       const float x0 = h[0][b][c], x1 = h[1][b][c], x2 = h[2][b][c], x3 = h[3][b][c],
                   x4 = h[4][b][c], x5 = h[5][b][c];
       const float g0 = 0.25f * x0 - k6 * (x1 + x2) + k24 * (x3 + x4);
       const float g1 = k6 * (x2 - x1) + k12 * (x3 - x4);
       const float g2 = k6 * ((x3 + x4) - (x1 + x2)) + x5;
-      d0[c] = first ? g0 : d0[c] + g0;
-      d1[c] = first ? g1 : d1[c] + g1;
-      d2[c] = first ? g2 : d2[c] + g2;
+      d0[c * cs] = first ? g0 : d0[c * cs] + g0;
+      d1[c * cs] = first ? g1 : d1[c * cs] + g1;
+      d2[c * cs] = first ? g2 : d2[c * cs] + g2;
     }
   }
 }
@@ -815,7 +815,8 @@ bool run_bwd_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
   float* V = shared;
   float* U = V + kElems * z.vplane;
   float* VT = U + kElems * z.uplane;
-  std::atomic<bool> finite{true};
+  const View5& dw = a.w;
+  const bool dense = dw.stride[1] == 9 && dw.stride[3] == 3 && dw.stride[4] == 1;
   const DwconvTranspose<float> transpose = dwconv_kernel<float>(st.isa).transpose;
   const std::int64_t cparts = ceil_div(Cp, z.cchunk);
   const std::int64_t cchunks = ceil_div(C, L), kchunks = ceil_div(K, L);
@@ -849,7 +850,6 @@ bool run_bwd_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
     // Per (chunk of input channels, tile of output channels), chunk-major (the chunk's 36
     // transposed columns stay in L2 across the output-channel tiles): the 36 GEMMs into M[e],
     // then Gᵀ M G (along ν, then ξ) stored into dw (the first block) or added to it.
-    const View5& dw = a.w;
     parallel_for(cparts * ktiles, [&](std::int64_t i0, std::int64_t i1, int) {
       float* M = static_cast<float*>(thread_scratch(static_cast<std::size_t>(z.worker) * sizeof(float)));
       float* g = M + kElems * mr * z.cchunk;  // one row's 9 taps × cchunk columns
@@ -866,24 +866,36 @@ bool run_bwd_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
                    ConvTileOut<float>{M + e * mr * z.cchunk + c, z.cchunk, false});
         }
         for (std::int64_t i = 0; i < rows; ++i) {
-          fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, g, z.cchunk, true);
           const std::int64_t kc = kt * mr + i;
-          bool fine = true;  // (an overflow: NaN or ±Inf from finite inputs)
-          for (int t = 0; t < 9; ++t) {
-            const float* gt = g + t * z.cchunk;
-            float* d = dw.at<float>(kc, c0, 0, t / 3, t % 3);
-            const std::int64_t ds = dw.stride[1];
-            for (std::int64_t c = 0; c < cn; ++c) {
-              const float v = t0 == 0 ? gt[c] : d[c * ds] + gt[c];
-              d[c * ds] = v;
-              fine = fine && std::isfinite(v);
+          float* d = dw.at<float>(kc, c0, 0, 0, 0);
+          if (dense) {  // dw[k][c][t]: straight into dw
+            fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, d, 9, 1, t0 == 0);
+          } else {
+            fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, g, 1, z.cchunk, true);
+            for (int t = 0; t < 9; ++t) {
+              float* dt = d + (t / 3) * dw.stride[3] + (t % 3) * dw.stride[4];
+              for (std::int64_t c = 0; c < cn; ++c)
+                dt[c * dw.stride[1]] = t0 == 0 ? g[t * z.cchunk + c]
+                                               : dt[c * dw.stride[1]] + g[t * z.cchunk + c];
             }
           }
-          if (!fine) finite = false;
         }
       }
     });
   }
+  // An overflow (NaN or ±Inf from finite inputs) falls back.
+  std::atomic<bool> finite{true};
+  parallel_for(K, [&](std::int64_t k0, std::int64_t k1, int) {
+    for (std::int64_t kc = k0; kc < k1 && finite; ++kc) {
+      if (dense && dw.stride[0] == 9 * C) {
+        if (!all_finite(dw.at<const float>(kc, 0, 0, 0, 0), 9 * C)) finite = false;
+        continue;
+      }
+      for (std::int64_t c = 0; c < C; ++c)
+        for (int t = 0; t < 9; ++t)
+          if (!std::isfinite(*dw.at<const float>(kc, c, 0, t / 3, t % 3))) finite = false;
+    }
+  });
   return finite;
 }
 
@@ -941,10 +953,14 @@ const Algorithm& fallback_for(const ConvProblem& p, Direction d) {
 }
 
 // auto's choice for weight gradients: estimated times (ns, one thread, whatever the thread
-// count: the choice must not depend on it), from the forward's measured rates: GEMM 0.4 ns per
-// (k, c) pair and slot column, the fold ~10 ns per pair and block, 140 (packed: 250) ns per
-// (channel, vector of tiles) transform of x or dy, ~10 µs per call; direct summation ~0.0118
-// ns per multiply-add plus ~2 µs.
+// count: the choice must not depend on it), fitted to one-thread runs on this project's Zen 5
+// machine (64-512 channels, 7×7 to 224×224): 0.8 ns per (k, c) pair and slot of the GEMMs
+// (transposes included), 9 ns per pair and block for the fold into dw, 110 (packed: 200) ns
+// per (channel, vector of tiles) transform of x or dy, ~10 µs per call; direct summation
+// (outer_bwd_weights, gemm_bwd_weights) ~0.0118 ns per multiply-add plus ~2 µs. Measured
+// (ms, one thread, winograd / best direct): 64 channels 56×56 0.71 / 1.31, 128 at 28×28
+// 0.70 / 1.29, 512 at 28×28 14.9 / 20.0, 256 at 14×14 1.21 / 1.36 (estimated slower: direct
+// is chosen), 512 at 14×14 5.5 / 4.9, 512 at 7×7 4.3 / 1.4.
 std::string bwd_weights_not_preferred(const ConvProblem& p) {
   const State st = make_state(p);
   const std::int64_t L = st.kern->lanes, tb = grad_block_slots(p, st);
@@ -955,9 +971,9 @@ std::string bwd_weights_not_preferred(const ConvProblem& p) {
   const double vectors = static_cast<double>(
       (st.pack ? ceil_div(st.Pt, st.seg_rows) : st.Pt * ceil_div(st.Qt, L)) * p.batch * st.dh *
       st.dw);
-  const double wino = pairs * (0.4 * cols + 10.0 * blocks) +
+  const double wino = pairs * (0.8 * cols + 9.0 * blocks) +
                       static_cast<double>(p.in_channels + p.out_channels) * vectors *
-                          (st.pack ? 250.0 : 140.0) +
+                          (st.pack ? 200.0 : 110.0) +
                       10000.0;
   const double direct = 0.0118 * static_cast<double>(p.macs()) + 2000.0;
   if (1.1 * wino > direct)
