@@ -868,8 +868,10 @@ bool run_bwd_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
         for (std::int64_t i = 0; i < rows; ++i) {
           const std::int64_t kc = kt * mr + i;
           float* d = dw.at<float>(kc, c0, 0, 0, 0);
-          if (dense) {  // dw[k][c][t]: straight into dw
-            fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, d, 9, 1, t0 == 0);
+          if (dense) {  // dw[k][c][t]: straight into dw, a vector of columns at a time
+            for (std::int64_t c = 0; c < cn; c += L)
+              wk.fold(M + i * z.cchunk + c, mr * z.cchunk, static_cast<int>(std::min(L, cn - c)),
+                      d + 9 * c, t0 == 0);
           } else {
             fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, g, 1, z.cchunk, true);
             for (int t = 0; t < 9; ++t) {

@@ -67,6 +67,10 @@ struct WinoKernels {
   // rows[r][0 .. 4·lanes + 2), tile j's columns 4j .. 4j + 3), the 36 elements as 36 vectors
   // at u + e·plane, as `input` stores them.
   void (*grad)(const float* const* rows, float* u, std::int64_t plane);
+  // dw[9c + t] (+)= (Gᵀ M_c G)[t] for the first n (≤ lanes) columns c of 36 rows of summed
+  // products (element e at m + e·plane, lanes columns readable): the weight gradient's taps,
+  // each column's 9 consecutive (dense dw rows). `first`: set, not add.
+  void (*fold)(const float* m, std::int64_t plane, int n, float* dw, bool first);
 };
 
 extern const WinoKernels wino_kernels_generic;
