@@ -723,9 +723,9 @@ const ConvKernel<float>& grad_gemm_kernel(const ConvProblem& p, Isa isa) {
   return pick_kernel<float>(isa, p.out_channels, std::min<std::int64_t>(p.in_channels, 64));
 }
 
-// Floats of the buffers all threads share (transformed x, transformed dy, the running
-// gradient [k][tap][c]) and of each thread's own (x lines, dy lines, the transposed x of one
-// element, one GEMM row of products).
+// Floats of one thread's buffers: `shared` its transformed x (all channels), dy (up to all
+// channels) and transposed x of one block, the 36 product tiles of one work item and a row of
+// taps; `worker` the x and dy lines.
 struct GradSizes {
   std::int64_t tb, ldv, Cp, vplane, uplane, vtplane, cchunk, shared, worker;
 };
@@ -738,22 +738,24 @@ GradSizes grad_sizes(const ConvProblem& p, const State& st) {
   z.ldv = row_length(*st.kern, z.tb);
   z.Cp = round_up(C, uk.nr);
   z.vplane = plane_stride(C * z.ldv);
-  z.uplane = plane_stride(K * z.ldv);
+  // One part's output channels (whole tiles; parts as run_bwd_weights cuts them).
+  const std::int64_t ktiles = ceil_div(K, uk.mr);
+  const std::int64_t parts = std::min<std::int64_t>(current_num_threads(), ktiles);
+  z.uplane = plane_stride(ceil_div(ktiles, parts) * uk.mr * z.ldv);
   z.vtplane = plane_stride(z.tb * z.Cp);
   z.cchunk = std::min(z.Cp, std::max<std::int64_t>(uk.nr, 64 / uk.nr * uk.nr));  // item columns
-  z.shared = kElems * (z.vplane + z.uplane + z.vtplane);
-  z.worker = std::max(8 * st.width + 6 * C * st.width + 4 * st.width,
-                      kElems * uk.mr * z.cchunk + 9 * z.cchunk);
+  z.shared = kElems * (z.vplane + z.uplane + z.vtplane + uk.mr * z.cchunk) + 9 * z.cchunk;
+  z.worker = 8 * st.width + 6 * C * st.width + 4 * st.width;
   return z;
 }
 
 // The transformed output gradients of slots [t0, t1), channels [k_lo, k_hi), into U (channel k
-// at U + k·ldv, elements uplane apart). Each tile row's 4 gradient rows are copied into lines
+// at U + (k − k_lo)·ldv, elements uplane apart). Each tile row's 4 gradient rows are copied into lines
 // (packed: the group's rows side by side, 4·Qp columns apart) with zeros past the phase's
 // outputs and in spare lanes, so those slots' transforms are exact zeros.
 void grad_stage(const ConvProblem& p, const State& st, const View5& dy, std::int64_t t0,
                 std::int64_t t1, std::int64_t k_lo, std::int64_t k_hi, std::int64_t ldv,
-                std::int64_t uplane, float* U, float* lines) {
+                std::int64_t uplane, float* U, float* lines) {  // channel k at U + (k − k_lo)·ldv
   const WinoKernels& k = *st.kern;
   const std::int64_t L = k.lanes, W = st.width;
   const std::int64_t ds = st.dw * dy.stride[4];
@@ -781,7 +783,7 @@ void grad_stage(const ConvProblem& p, const State& st, const View5& dy, std::int
         rows[r] = line;
       }
       for (std::int64_t s = 0; s < (st.pack ? 1 : sg.run); s += L) {
-        k.grad(rows, U + kc * ldv + (t - t0 + s), uplane);
+        k.grad(rows, U + (kc - k_lo) * ldv + (t - t0 + s), uplane);
         for (const float*& rp : rows) rp += 4 * L;
       }
       t += sg.run;
@@ -810,81 +812,80 @@ bool run_bwd_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t mr = uk.mr, nr = uk.nr;
   const GradSizes z = grad_sizes(p, st);
   const std::int64_t ldv = z.ldv, Cp = z.Cp;
-  float* shared = static_cast<float*>(
-      thread_scratch(static_cast<std::size_t>(z.shared) * sizeof(float), ScratchSlot::shared));
-  float* V = shared;
-  float* U = V + kElems * z.vplane;
-  float* VT = U + kElems * z.uplane;
   const View5& dw = a.w;
   const bool dense = dw.stride[1] == 9 && dw.stride[3] == 3 && dw.stride[4] == 1;
   const DwconvTranspose<float> transpose = dwconv_kernel<float>(st.isa).transpose;
   const std::int64_t cparts = ceil_div(Cp, z.cchunk);
-  const std::int64_t cchunks = ceil_div(C, L), kchunks = ceil_div(K, L);
   const std::int64_t ktiles = ceil_div(K, mr);
   const std::int64_t tap0 = 0;
-  for (std::int64_t t0 = 0; t0 < st.S; t0 += z.tb) {
-    const std::int64_t t1 = std::min(st.S, t0 + z.tb), nt = t1 - t0;
-    // Transforms: channel chunks of x, then of dy.
-    parallel_for(cchunks + kchunks, [&](std::int64_t b0, std::int64_t b1, int) {
-      float* mem = static_cast<float*>(thread_scratch(static_cast<std::size_t>(z.worker) * sizeof(float)));
-      Scratch sc{};
-      sc.lines = mem;
-      sc.lines_cl = mem + 8 * st.width;
-      float* glines = sc.lines_cl + 6 * C * st.width;
-      for (std::int64_t b = b0; b < b1; ++b) {
-        if (b < cchunks)
-          input_stage(p, st, a, t0, t1, b * L, std::min(C, (b + 1) * L), ldv, V, sc);
-        else
-          grad_stage(p, st, a.y, t0, t1, (b - cchunks) * L, std::min(K, (b - cchunks + 1) * L),
-                     ldv, z.uplane, U, glines);
-      }
-    });
-    // x's transformed elements transposed, VT[e][slot][c] (the GEMMs' vector operand).
-    parallel_for(kElems, [&](std::int64_t e0, std::int64_t e1, int) {
-      for (std::int64_t e = e0; e < e1; ++e) {
-        float* VTe = VT + e * z.vtplane;
-        transpose(C, nt, V + e * z.vplane, ldv, VTe, Cp);
-        for (std::int64_t sl = 0; sl < nt; ++sl) std::fill(VTe + sl * Cp + C, VTe + (sl + 1) * Cp, 0.0f);
-      }
-    });
-    // Per (chunk of input channels, tile of output channels), chunk-major (the chunk's 36
-    // transposed columns stay in L2 across the output-channel tiles): the 36 GEMMs into M[e],
-    // then Gᵀ M G (along ν, then ξ) stored into dw (the first block) or added to it.
-    parallel_for(cparts * ktiles, [&](std::int64_t i0, std::int64_t i1, int) {
-      float* M = static_cast<float*>(thread_scratch(static_cast<std::size_t>(z.worker) * sizeof(float)));
-      float* g = M + kElems * mr * z.cchunk;  // one row's 9 taps × cchunk columns
-      for (std::int64_t item = i0; item < i1; ++item) {
-        const std::int64_t kt = item % ktiles, c0 = item / ktiles * z.cchunk;
-        const std::int64_t cw = std::min(z.cchunk, Cp - c0), cn = std::min(cw, C - c0);
-        const std::int64_t rows = std::min(mr, K - kt * mr);
+  // Each part (a range of output-channel tiles, one per thread) transforms all of x and its
+  // own channels of dy into its own buffers and runs its GEMMs there: the threads share no
+  // intermediate data (handing transformed blocks from one core to the other cost more
+  // than transforming x twice: 2 threads ran slower than 1). The parts do not change any
+  // sum, so results do not depend on the thread count.
+  const std::int64_t parts = std::min<std::int64_t>(current_num_threads(), ktiles);
+  parallel_for(parts, [&](std::int64_t p0, std::int64_t p1, int) {
+    float* mem = static_cast<float*>(
+        thread_scratch(static_cast<std::size_t>(z.shared + z.worker) * sizeof(float)));
+    float* V = mem;
+    float* U = V + kElems * z.vplane;
+    float* VT = U + kElems * z.uplane;
+    float* M = VT + kElems * z.vtplane;
+    float* g = M + kElems * mr * z.cchunk;  // one row's 9 taps × cchunk columns
+    Scratch sc{};
+    sc.lines = mem + z.shared;
+    sc.lines_cl = sc.lines + 8 * st.width;
+    float* glines = sc.lines_cl + 6 * C * st.width;
+    for (std::int64_t part = p0; part < p1; ++part) {
+      const std::int64_t kt0 = part * ktiles / parts, kt1 = (part + 1) * ktiles / parts;
+      const std::int64_t k_lo = kt0 * mr, k_hi = std::min(K, kt1 * mr);
+      for (std::int64_t t0 = 0; t0 < st.S; t0 += z.tb) {
+        const std::int64_t t1 = std::min(st.S, t0 + z.tb), nt = t1 - t0;
+        input_stage(p, st, a, t0, t1, 0, C, ldv, V, sc);
+        grad_stage(p, st, a.y, t0, t1, k_lo, k_hi, ldv, z.uplane, U, glines);
+        // x's transformed elements transposed, VT[e][slot][c] (the GEMMs' vector operand).
         for (int e = 0; e < kElems; ++e) {
-          const float* wrows[kConvMaxMr];
-          for (std::int64_t i = 0; i < mr; ++i)
-            wrows[i] = U + e * z.uplane + std::min(kt * mr + i, K - 1) * ldv;
-          for (std::int64_t c = 0; c < cw; c += nr)
-            uk.run(nt, 1, &tap0, VT + e * z.vtplane + c0 + c, Cp, wrows,
-                   ConvTileOut<float>{M + e * mr * z.cchunk + c, z.cchunk, false});
+          float* VTe = VT + e * z.vtplane;
+          transpose(C, nt, V + e * z.vplane, ldv, VTe, Cp);
+          for (std::int64_t sl = 0; sl < nt; ++sl) std::fill(VTe + sl * Cp + C, VTe + (sl + 1) * Cp, 0.0f);
         }
-        for (std::int64_t i = 0; i < rows; ++i) {
-          const std::int64_t kc = kt * mr + i;
-          float* d = dw.at<float>(kc, c0, 0, 0, 0);
-          if (dense) {  // dw[k][c][t]: straight into dw, a vector of columns at a time
-            for (std::int64_t c = 0; c < cn; c += L)
-              wk.fold(M + i * z.cchunk + c, mr * z.cchunk, static_cast<int>(std::min(L, cn - c)),
-                      d + 9 * c, t0 == 0);
-          } else {
-            fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, g, 1, z.cchunk, true);
-            for (int t = 0; t < 9; ++t) {
-              float* dt = d + (t / 3) * dw.stride[3] + (t % 3) * dw.stride[4];
-              for (std::int64_t c = 0; c < cn; ++c)
-                dt[c * dw.stride[1]] = t0 == 0 ? g[t * z.cchunk + c]
-                                               : dt[c * dw.stride[1]] + g[t * z.cchunk + c];
+        // Per (chunk of input channels, tile of output channels), chunk-major (the chunk's
+        // 36 transposed columns stay in L2 across the tiles): the 36 GEMMs into M[e], then
+        // Gᵀ M G (along ν, then ξ) stored into dw (the first block) or added to it.
+        for (std::int64_t cp = 0; cp < cparts; ++cp)
+          for (std::int64_t kt = kt0; kt < kt1; ++kt) {
+            const std::int64_t c0 = cp * z.cchunk;
+            const std::int64_t cw = std::min(z.cchunk, Cp - c0), cn = std::min(cw, C - c0);
+            const std::int64_t rows = std::min(mr, K - kt * mr);
+            for (int e = 0; e < kElems; ++e) {
+              const float* wrows[kConvMaxMr];
+              for (std::int64_t i = 0; i < mr; ++i)
+                wrows[i] = U + e * z.uplane + (std::min(kt * mr + i, K - 1) - k_lo) * ldv;
+              for (std::int64_t c = 0; c < cw; c += nr)
+                uk.run(nt, 1, &tap0, VT + e * z.vtplane + c0 + c, Cp, wrows,
+                       ConvTileOut<float>{M + e * mr * z.cchunk + c, z.cchunk, false});
+            }
+            for (std::int64_t i = 0; i < rows; ++i) {
+              const std::int64_t kc = kt * mr + i;
+              float* d = dw.at<float>(kc, c0, 0, 0, 0);
+              if (dense) {  // dw[k][c][t]: straight into dw, a vector of columns at a time
+                for (std::int64_t c = 0; c < cn; c += L)
+                  wk.fold(M + i * z.cchunk + c, mr * z.cchunk,
+                          static_cast<int>(std::min(L, cn - c)), d + 9 * c, t0 == 0);
+              } else {
+                fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, g, 1, z.cchunk, true);
+                for (int t = 0; t < 9; ++t) {
+                  float* dt = d + (t / 3) * dw.stride[3] + (t % 3) * dw.stride[4];
+                  for (std::int64_t c = 0; c < cn; ++c)
+                    dt[c * dw.stride[1]] = t0 == 0 ? g[t * z.cchunk + c]
+                                                   : dt[c * dw.stride[1]] + g[t * z.cchunk + c];
+                }
+              }
             }
           }
-        }
       }
-    });
-  }
+    }
+  });
   // An overflow (NaN or ±Inf from finite inputs) falls back.
   std::atomic<bool> finite{true};
   parallel_for(K, [&](std::int64_t k0, std::int64_t k1, int) {
@@ -1107,8 +1108,7 @@ class WinogradConv final : public Algorithm {
     if (d == Direction::backward_weights) {
       const State st = make_state(p);
       const GradSizes z = grad_sizes(p, st);
-      return std::max(static_cast<std::size_t>(z.worker + ceil_div(z.shared, current_num_threads())) *
-                          sizeof(float),
+      return std::max(static_cast<std::size_t>(z.worker + z.shared) * sizeof(float),
                       fallback_for(p, d).workspace_bytes_per_thread(p, d));
     }
     const auto fwd = d == Direction::backward_data ? forward_of_backward_data(p) : nullptr;
