@@ -668,44 +668,6 @@ bool input_finite(const ConvProblem& p, const View5& x) {
 
 constexpr std::size_t kGradBlockBytes = std::size_t{8} << 20;  // one block's transformed x and dy
 
-// dw[c·cs + t·ts] (+)= (Gᵀ M_c G)[t] for c < n (≤ kFoldColumns): M_c the 36 products of
-// column c (element e at m + e·plane); separable, along ν then ξ, each step a loop over the
-// columns (vectorised). `first`: set, not add.
-constexpr std::int64_t kFoldColumns = 128;
-void fold_gradient(const float* m, std::int64_t plane, std::int64_t n, float* dw,
-                   std::int64_t cs, std::int64_t ts, bool first) {
-  constexpr float k6 = 1.0f / 6, k12 = 1.0f / 12, k24 = 1.0f / 24;
-  alignas(64) float h[6][3][kFoldColumns];  // h[ξ][b] = Σ_ν M[ξ][ν]·G[ν][b]
-  for (int xi = 0; xi < 6; ++xi) {
-    const float* r = m + xi * 6 * plane;
-    float* h0 = h[xi][0];
-    float* h1 = h[xi][1];
-    float* h2 = h[xi][2];
-    for (std::int64_t c = 0; c < n; ++c) {
-      const float m0 = r[c], m1 = r[plane + c], m2 = r[2 * plane + c], m3 = r[3 * plane + c],
-                  m4 = r[4 * plane + c], m5 = r[5 * plane + c];
-      h0[c] = 0.25f * m0 - k6 * (m1 + m2) + k24 * (m3 + m4);
-      h1[c] = k6 * (m2 - m1) + k12 * (m3 - m4);
-      h2[c] = k6 * ((m3 + m4) - (m1 + m2)) + m5;
-    }
-  }
-  for (int b = 0; b < 3; ++b) {
-    float* d0 = dw + b * ts;
-    float* d1 = dw + (3 + b) * ts;
-    float* d2 = dw + (6 + b) * ts;
-    for (std::int64_t c = 0; c < n; ++c) {
-      const float x0 = h[0][b][c], x1 = h[1][b][c], x2 = h[2][b][c], x3 = h[3][b][c],
-                  x4 = h[4][b][c], x5 = h[5][b][c];
-      const float g0 = 0.25f * x0 - k6 * (x1 + x2) + k24 * (x3 + x4);
-      const float g1 = k6 * (x2 - x1) + k12 * (x3 - x4);
-      const float g2 = k6 * ((x3 + x4) - (x1 + x2)) + x5;
-      d0[c * cs] = first ? g0 : d0[c * cs] + g0;
-      d1[c * cs] = first ? g1 : d1[c * cs] + g1;
-      d2[c * cs] = first ? g2 : d2[c * cs] + g2;
-    }
-  }
-}
-
 // Slots per block (whole packed tile-row groups), from the block's memory and never from the
 // thread count.
 std::int64_t grad_block_slots(const ConvProblem& p, const State& st) {
@@ -723,11 +685,11 @@ const ConvKernel<float>& grad_gemm_kernel(const ConvProblem& p, Isa isa) {
   return pick_kernel<float>(isa, p.out_channels, std::min<std::int64_t>(p.in_channels, 64));
 }
 
-// Floats of one thread's buffers: `shared` its transformed x (all channels), dy (up to all
-// channels) and transposed x of one block, the 36 product tiles of one work item and a row of
-// taps; `worker` the x and dy lines.
+// Floats of one thread's buffers: `blocks` its transformed x (all channels), dy (its part's
+// channels) and transposed x of one block of tiles, the 36 product tiles of one work item and
+// a row of taps; `lines` the x and dy lines.
 struct GradSizes {
-  std::int64_t tb, ldv, Cp, vplane, uplane, vtplane, cchunk, shared, worker;
+  std::int64_t tb, ldv, Cp, vplane, uplane, vtplane, cchunk, blocks, lines;
 };
 
 GradSizes grad_sizes(const ConvProblem& p, const State& st) {
@@ -744,8 +706,8 @@ GradSizes grad_sizes(const ConvProblem& p, const State& st) {
   z.uplane = plane_stride(ceil_div(ktiles, parts) * uk.mr * z.ldv);
   z.vtplane = plane_stride(z.tb * z.Cp);
   z.cchunk = std::min(z.Cp, std::max<std::int64_t>(uk.nr, 64 / uk.nr * uk.nr));  // item columns
-  z.shared = kElems * (z.vplane + z.uplane + z.vtplane + uk.mr * z.cchunk) + 9 * z.cchunk;
-  z.worker = 8 * st.width + 6 * C * st.width + 4 * st.width;
+  z.blocks = kElems * (z.vplane + z.uplane + z.vtplane + uk.mr * z.cchunk) + 9 * z.cchunk;
+  z.lines = 8 * st.width + 6 * C * st.width + 4 * st.width;
   return z;
 }
 
@@ -826,14 +788,14 @@ bool run_bwd_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
   const std::int64_t parts = std::min<std::int64_t>(current_num_threads(), ktiles);
   parallel_for(parts, [&](std::int64_t p0, std::int64_t p1, int) {
     float* mem = static_cast<float*>(
-        thread_scratch(static_cast<std::size_t>(z.shared + z.worker) * sizeof(float)));
+        thread_scratch(static_cast<std::size_t>(z.blocks + z.lines) * sizeof(float)));
     float* V = mem;
     float* U = V + kElems * z.vplane;
     float* VT = U + kElems * z.uplane;
     float* M = VT + kElems * z.vtplane;
-    float* g = M + kElems * mr * z.cchunk;  // one row's 9 taps × cchunk columns
+    float* g = M + kElems * mr * z.cchunk;  // one row's cchunk columns × 9 taps
     Scratch sc{};
-    sc.lines = mem + z.shared;
+    sc.lines = mem + z.blocks;
     sc.lines_cl = sc.lines + 8 * st.width;
     float* glines = sc.lines_cl + 6 * C * st.width;
     for (std::int64_t part = p0; part < p1; ++part) {
@@ -868,19 +830,18 @@ bool run_bwd_weights(const ConvProblem& p, const State& st, const ConvArgs& a) {
             for (std::int64_t i = 0; i < rows; ++i) {
               const std::int64_t kc = kt * mr + i;
               float* d = dw.at<float>(kc, c0, 0, 0, 0);
-              if (dense) {  // dw[k][c][t]: straight into dw, a vector of columns at a time
-                for (std::int64_t c = 0; c < cn; c += L)
-                  wk.fold(M + i * z.cchunk + c, mr * z.cchunk,
-                          static_cast<int>(std::min(L, cn - c)), d + 9 * c, t0 == 0);
-              } else {
-                fold_gradient(M + i * z.cchunk, mr * z.cchunk, cn, g, 1, z.cchunk, true);
-                for (int t = 0; t < 9; ++t) {
-                  float* dt = d + (t / 3) * dw.stride[3] + (t % 3) * dw.stride[4];
-                  for (std::int64_t c = 0; c < cn; ++c)
-                    dt[c * dw.stride[1]] = t0 == 0 ? g[t * z.cchunk + c]
-                                                   : dt[c * dw.stride[1]] + g[t * z.cchunk + c];
-                }
-              }
+              // Straight into dense dw rows ([k][c][t]), a vector of columns at a time; for
+              // other views into g ([c][t]) and from there into dw.
+              float* out = dense ? d : g;
+              for (std::int64_t c = 0; c < cn; c += L)
+                wk.fold(M + i * z.cchunk + c, mr * z.cchunk,
+                        static_cast<int>(std::min(L, cn - c)), out + 9 * c, dense ? t0 == 0 : true);
+              if (!dense)
+                for (std::int64_t c = 0; c < cn; ++c)
+                  for (int t = 0; t < 9; ++t) {
+                    float& v = d[c * dw.stride[1] + (t / 3) * dw.stride[3] + (t % 3) * dw.stride[4]];
+                    v = t0 == 0 ? g[9 * c + t] : v + g[9 * c + t];
+                  }
             }
           }
       }
@@ -1108,7 +1069,7 @@ class WinogradConv final : public Algorithm {
     if (d == Direction::backward_weights) {
       const State st = make_state(p);
       const GradSizes z = grad_sizes(p, st);
-      return std::max(static_cast<std::size_t>(z.worker + z.shared) * sizeof(float),
+      return std::max(static_cast<std::size_t>(z.lines + z.blocks) * sizeof(float),
                       fallback_for(p, d).workspace_bytes_per_thread(p, d));
     }
     const auto fwd = d == Direction::backward_data ? forward_of_backward_data(p) : nullptr;
