@@ -916,6 +916,25 @@ const Algorithm& fallback_for(const ConvProblem& p, Direction d) {
   return reference_algorithm();
 }
 
+// Transform calls per channel of one call: vectors of tiles (packed groups of tile rows).
+double transform_vectors(const ConvProblem& p, const State& st) {
+  return static_cast<double>(
+      (st.pack ? ceil_div(st.Pt, st.seg_rows) : st.Pt * ceil_div(st.Qt, st.kern->lanes)) *
+      p.batch * st.dh * st.dw);
+}
+
+// auto's verdict from an estimated Winograd time (ns, one thread) against direct summation's,
+// ~0.0118 ns per multiply-add plus ~2 µs: why not, or empty when Winograd is preferred.
+std::string slower_than_direct(const ConvProblem& p, double wino) {
+  const double direct = 0.0118 * static_cast<double>(p.macs()) + 2000.0;
+  if (1.1 * wino > direct)
+    return "estimated slower than direct summation here (" +
+           std::to_string(static_cast<int>(wino / 1000)) + " us against " +
+           std::to_string(static_cast<int>(direct / 1000)) +
+           " us: too few tiles or channels to pay for the transforms)";
+  return {};
+}
+
 // auto's choice for weight gradients: estimated times (ns, one thread, whatever the thread
 // count: the choice must not depend on it), fitted to one-thread runs on this project's Zen 5
 // machine (64-512 channels, 7×7 to 224×224): 0.8 ns per (k, c) pair and slot of the GEMMs
@@ -927,25 +946,16 @@ const Algorithm& fallback_for(const ConvProblem& p, Direction d) {
 // is chosen), 512 at 14×14 5.5 / 4.9, 512 at 7×7 4.3 / 1.4.
 std::string bwd_weights_not_preferred(const ConvProblem& p) {
   const State st = make_state(p);
-  const std::int64_t L = st.kern->lanes, tb = grad_block_slots(p, st);
+  const std::int64_t tb = grad_block_slots(p, st);
   double cols = 0, blocks = 0;
   for (std::int64_t t0 = 0; t0 < st.S; t0 += tb, ++blocks)
     cols += static_cast<double>(std::min(tb, st.S - t0));
   const double pairs = static_cast<double>(p.out_channels * p.in_channels);
-  const double vectors = static_cast<double>(
-      (st.pack ? ceil_div(st.Pt, st.seg_rows) : st.Pt * ceil_div(st.Qt, L)) * p.batch * st.dh *
-      st.dw);
   const double wino = pairs * (0.8 * cols + 9.0 * blocks) +
-                      static_cast<double>(p.in_channels + p.out_channels) * vectors *
-                          (st.pack ? 200.0 : 110.0) +
+                      static_cast<double>(p.in_channels + p.out_channels) *
+                          transform_vectors(p, st) * (st.pack ? 200.0 : 110.0) +
                       10000.0;
-  const double direct = 0.0118 * static_cast<double>(p.macs()) + 2000.0;
-  if (1.1 * wino > direct)
-    return "estimated slower than direct summation here (" +
-           std::to_string(static_cast<int>(wino / 1000)) + " us against " +
-           std::to_string(static_cast<int>(direct / 1000)) +
-           " us: too few tiles or channels to pay for the transforms)";
-  return {};
+  return slower_than_direct(p, wino);
 }
 
 // Transformed filters made once by pack_weights (forward plans).
@@ -1002,22 +1012,14 @@ class WinogradConv final : public Algorithm {
     for (std::int64_t b = 0; b < bl.nb; ++b)
       cols += static_cast<double>(round_up(std::min(bl.tb, st.S - b * bl.tb), L));
     const double pairs = static_cast<double>(p.out_channels * p.in_channels);
-    const double vectors = static_cast<double>(
-        (st.pack ? ceil_div(st.Pt, st.seg_rows) : st.Pt * ceil_div(st.Qt, L)) * p.batch * st.dh *
-        st.dw);
+    const double vectors = transform_vectors(p, st);
     const double passes = bl.own_filters ? static_cast<double>(bl.nb) : 1.0;
     const double wino = pairs * (0.4 * cols + 3.5 * passes) +
                         static_cast<double>(p.in_channels * bl.ksplit) * vectors *
                             (st.pack ? 250.0 : 140.0) +
                         static_cast<double>(p.out_channels) * vectors * (st.pack ? 150.0 : 70.0) +
                         10000.0;
-    const double direct = 0.0118 * static_cast<double>(p.macs()) + 2000.0;
-    if (1.1 * wino > direct)
-      return "estimated slower than direct summation here (" +
-             std::to_string(static_cast<int>(wino / 1000)) + " us against " +
-             std::to_string(static_cast<int>(direct / 1000)) +
-             " us: too few tiles or channels to pay for the transforms)";
-    return {};
+    return slower_than_direct(p, wino);
   }
 
   std::shared_ptr<void> prepare(const ConvProblem& p, Direction d) const override {
