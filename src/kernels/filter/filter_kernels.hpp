@@ -4,8 +4,8 @@
 //   acc[r·ld_acc + x] (+)= Σ_{j<kh, t<kw} ext[(r+j)·ld_ext + x + t] · g[j·kw + t]
 // for r < rows and x < width (accumulating into acc, or overwriting it when !accumulate), where width is a multiple of `block` and `ext` rows are padded
 // so that reading x + t up to width + kw - 1 is in bounds. Output rows are register-blocked
-// four at a time: every input vector loaded feeds up to four rows' accumulators, so the
-// kernel is bound by multiply-adds rather than loads for kh ≥ 2.
+// four at a time (every input vector loaded, and every lane shift of it, feeds up to four
+// rows' accumulators) and columns run in strips whose input rows stay in L1.
 #pragma once
 
 #include <cstdint>
