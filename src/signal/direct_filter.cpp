@@ -180,6 +180,12 @@ Rank1<A> factor_rank1(const FilterProblem& q, const A* k, std::int64_t kh, std::
 template <typename A>
 void run_reference(const FilterProblem& p);
 
+// Separable kernels with few rows run both 1-D passes fused in the micro-kernel (no
+// intermediate rows in memory; these filters are bound by memory traffic). The fused kernel
+// forms each input row's horizontal result once per group of 4 output rows, (4 + kh - 1) / 4
+// times per row, so taller kernels keep the two passes over a buffer of intermediate rows.
+bool fused_separable(std::int64_t kh) { return kh <= 7; }
+
 std::vector<Segment> column_segments(const FilterProblem& q, const Tiling& t, int block,
                                      Scalar acc_scalar) {
   const int r = q.rank;
@@ -280,7 +286,8 @@ void run_direct(const FilterProblem& p0) {
   const std::int64_t items = outer_out * row_blocks * nseg;
   const std::int64_t ext_rows = t.rows + kh - 1;
   const std::size_t scratch_elems =
-      ext_rows * t.ld_ext + t.rows * t.width + (sep.ok ? ext_rows * t.width : 0);
+      ext_rows * t.ld_ext + t.rows * t.width +
+      (sep.ok && !fused_separable(kh) ? ext_rows * t.width : 0);
   const A* in_base = static_cast<const A*>(q.in);
   A* out_base = static_cast<A*>(q.out);
   // Results can go straight into the output when they need no conversion or combination.
@@ -336,7 +343,13 @@ void run_direct(const FilterProblem& p0) {
           tile = out_base + off + y0 * q.out_stride[r - 2] + x0;
           ld_tile = q.out_stride[r - 2];
         }
-        if (sep.ok) {
+        if (sep.ok && fused_separable(kh)) {
+          kern.run_separable(in_rows, sep.u.data(), static_cast<int>(kh), sep.v.data(),
+                             static_cast<int>(kw), tile, ld_tile, rows, seg.width,
+                             tile != acc && q.nontemporal);
+          if (sep.g != A(1))
+            for (std::int64_t i = 0; i < rows * seg.width; ++i) acc[i] /= sep.g;
+        } else if (sep.ok) {
           // Horizontal pass over all input rows, then the vertical pass into the tile.
           kern.run(in_rows, sep.v.data(), 1, static_cast<int>(kw), h, seg.width,
                    static_cast<int>(rows + kh - 1), seg.width, false, false);
@@ -424,7 +437,7 @@ void reference_filter(const FilterProblem& p) {
 
 namespace {
 
-// Whether the direct engine will run p's kernel as two 1-D passes.
+// Whether the direct engine will run p's kernel as two 1-D passes (fused or not).
 bool runs_separable(const FilterProblem& p0) {
   const FilterProblem q = as_planar(p0);
   const int r = q.rank;
@@ -452,7 +465,9 @@ double direct_filter_cost_seconds(const FilterProblem& p) {
   }
   if (runs_separable(p)) {
     const int r = p.rank;
-    ksize = static_cast<double>(p.k_shape[r - 2] + p.k_shape[r - 1]) * 1.2;
+    const double kh = static_cast<double>(p.k_shape[r - 2]), kw = static_cast<double>(p.k_shape[r - 1]);
+    // Fused: the horizontal sums are formed (3 + kh) / 4 times per output row.
+    ksize = fused_separable(p.k_shape[r - 2]) ? kh + kw * (3 + kh) / 4 : (kh + kw) * 1.2;
   }
   // Calibrated on the reference machine (bench/signal_bench.py and bench/signal_cost.py: 4K
   // images with 3x3..31x31 kernels, 1-D signals, volumes), as one-core seconds: multiply-adds
@@ -472,7 +487,9 @@ std::string direct_filter_describe(const FilterProblem& p0) {
   const int block = p0.acc == Acc::f32 ? ks.f32.block : p0.acc == Acc::f64 ? ks.f64.block : ks.i64.block;
   const Tiling t = choose_tiling(q, block, p0.acc == Acc::f32 ? 4 : 8);
   return std::string(name) + ", tiles " + std::to_string(t.rows) + "x" + std::to_string(t.width) +
-         (runs_separable(p0) ? ", separable (rank-1 kernel as two 1-D passes)" : "");
+         (!runs_separable(p0) ? ""
+          : fused_separable(q.k_shape[q.rank - 2]) ? ", separable (rank-1 kernel as two fused 1-D passes)"
+                                                   : ", separable (rank-1 kernel as two 1-D passes)");
 }
 
 std::size_t direct_filter_workspace_bytes(const FilterProblem& p0, int threads) {
@@ -484,8 +501,10 @@ std::size_t direct_filter_workspace_bytes(const FilterProblem& p0, int threads) 
   std::size_t k_total = 1;
   for (int d = 0; d < q.rank; ++d) k_total *= static_cast<std::size_t>(q.k_shape[d]);
   const std::int64_t ext_rows = t.rows + q.k_shape[q.rank - 2] - 1;
+  const std::int64_t kh = q.k_shape[q.rank - 2];
+  const bool two_pass = !fused_separable(kh) && runs_separable(p0);
   const std::size_t per_thread =
-      es * (ext_rows * t.ld_ext + t.rows * t.width + (runs_separable(p0) ? ext_rows * t.width : 0));
+      es * (ext_rows * t.ld_ext + t.rows * t.width + (two_pass ? ext_rows * t.width : 0));
   return per_thread * static_cast<std::size_t>(threads) + es * k_total;
 }
 

@@ -19,9 +19,18 @@ using FilterUkernel = void (*)(const T* const* in, const T* g, int kh, int kw,
                                T* acc, std::int64_t ld_acc, int rows, std::int64_t width,
                                bool accumulate, bool stream);
 
+// A separable (rank-1) kernel u·vᵀ, both 1-D passes fused:
+//   acc[r·ld_acc + x] = Σ_{j<kh} u[j] · (Σ_{t<kw} ext[(r+j)·ld_ext + x + t] · v[t])
+// summed in that order (inner sums over t ascending, then j ascending), overwriting acc.
+template <typename T>
+using FilterSepUkernel = void (*)(const T* const* in, const T* u, int kh, const T* v, int kw,
+                                  T* acc, std::int64_t ld_acc, int rows, std::int64_t width,
+                                  bool stream);
+
 template <typename T>
 struct FilterKernel {
   FilterUkernel<T> run;
+  FilterSepUkernel<T> run_separable;
   int block;         // columns per iteration (NV · lanes); width must be a multiple
   const char* name;  // e.g. "f32_filter_4x64__avx512"
 };
