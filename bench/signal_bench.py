@@ -16,8 +16,8 @@ boundary) this times, in one process, with the same inputs:
                padding is timed too. 1-D rows run as a 1xN image; 3-D rows are n/a.
 
 and prints median ms, GFLOP/s (2 * output size * kernel size / time), % of the machine's float
-peak (bench/peak: --peak-gflops, default 445 = 2 cores x 224 measured, float32; float64 half
-that), the traffic rate (input read + output written, bytes / time) as % of the measured memory
+peak (--peak-gflops, default: probed by `convkit-bench --probe-peak` for --threads, float32;
+float64 half that; 224 GFLOP/s a thread when the tool is not built), the traffic rate (input read + output written, bytes / time) as % of the measured memory
 bandwidth (bench/convkit-membw, run at the start and at the end: the printed rows use the first,
 the CSV the larger), and the speed ratios anchor_ms / convkit_ms (> 1: convkit is
 faster). scipy's FFT functions are given workers=--threads (scipy.fft's thread count) so the
@@ -33,6 +33,7 @@ import argparse
 import csv
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--skip-slow", action="store_true",
                    help="skip scipy direct runs estimated above 20 s")
     p.add_argument("--peak-gflops", type=float, default=0.0,
-                   help="float32 peak of the machine for --threads (default 224 per thread)")
+                   help="float32 peak of the machine for --threads (default: probed)")
     p.add_argument("--membw", type=float, default=0.0,
                    help="memory bandwidth in GB/s (default: run convkit-membw)")
     p.add_argument("--membw-tool", default="", help="path of convkit-membw")
@@ -139,17 +140,34 @@ def timeit(fn, reps):
     return statistics.median(times)
 
 
+def build_tool(name):
+    """Path of a tool of the build (bench/NAME), or "" when it is not built."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for cand in [os.path.join(os.environ.get("CONVKIT_BUILD_DIR", ""), "bench", name),
+                 os.path.join(here, "..", "build", "bench", name)]:
+        if os.path.exists(cand):
+            return cand
+    return ""
+
+
+def measure_peak():
+    """float32 peak for --threads: the bench tool's probe (this machine's ISA and clock)."""
+    if ARGS.peak_gflops > 0:
+        return ARGS.peak_gflops
+    tool = build_tool("convkit-bench")
+    if tool:
+        out = subprocess.run([tool, "--probe-peak", "--threads", str(ARGS.threads)],
+                             capture_output=True, text=True, check=True).stdout
+        m = re.search(r"peak f32: ([0-9.]+) GFLOP/s", out)
+        if m:
+            return float(m.group(1))
+    return 224.0 * ARGS.threads
+
+
 def measure_membw():
     if ARGS.membw > 0:
         return ARGS.membw
-    tool = ARGS.membw_tool
-    if not tool:
-        here = os.path.dirname(os.path.abspath(__file__))
-        for cand in [os.path.join(os.environ.get("CONVKIT_BUILD_DIR", ""), "bench", "convkit-membw"),
-                     os.path.join(here, "..", "build", "bench", "convkit-membw")]:
-            if os.path.exists(cand):
-                tool = cand
-                break
+    tool = ARGS.membw_tool or build_tool("convkit-membw")
     if not tool:
         return float("nan")
     out = subprocess.run([tool, str(ARGS.threads)], capture_output=True, text=True, check=True).stdout
@@ -192,7 +210,7 @@ def main():
     convkit.set_num_threads(ARGS.threads)
     if cv2 is not None:
         cv2.setNumThreads(ARGS.threads)
-    peak32 = ARGS.peak_gflops or 224.0 * ARGS.threads
+    peak32 = measure_peak()
     bw = measure_membw()
     rng = np.random.default_rng(0)
     print(f"# threads {ARGS.threads}; float32 peak {peak32:.0f} GFLOP/s (float64 {peak32 / 2:.0f}); "
