@@ -46,6 +46,11 @@ constexpr std::size_t kWeightBlockBytes = 24 * 1024;  // W rows × a tile's colu
 constexpr std::int64_t kSmallImage = 64;      // output positions: always preferred
 constexpr std::int64_t kMediumImage = 256;    // preferred with kWideChannels on both sides
 constexpr std::int64_t kWideChannels = 512;
+// Below AVX-512 (16 vector registers, 6×16 tiles) phased_bwd_data's transposed weight view
+// costs more: on an AVX2 VM (2 threads, 3 rounds alternating, medians, phased / this)
+// res4_reduce 1.584 / 0.981 ms, res4_expand 0.873 / 0.860, res4a_1x1 1.860 / 1.790; 28×28
+// images with 128 channels on a side still lose (res3_reduce 0.684 / 1.010).
+constexpr std::int64_t kWideChannelsAvx2 = 256;
 
 struct State {
   Isa isa;
@@ -241,7 +246,8 @@ class PointwiseBwdData final : public Algorithm {
     const std::int64_t Q = p.out_spatial();
     const std::int64_t narrow = std::min(p.out_channels_per_group(), p.in_channels_per_group());
     if (Q <= kSmallImage && narrow >= 16) return {};
-    if (Q <= kMediumImage && narrow >= kWideChannels) return {};
+    const std::int64_t wide = active_isa() == Isa::avx512 ? kWideChannels : kWideChannelsAvx2;
+    if (Q <= kMediumImage && narrow >= wide) return {};
     return std::to_string(Q) + " output positions per image with " + std::to_string(narrow) +
            " channels on the narrower side: phased_bwd_data measured faster";
   }
