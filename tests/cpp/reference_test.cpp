@@ -572,14 +572,13 @@ bool too_many_failures() {
 
 // Runs body(isa) with CONVKIT_MAX_ISA unchanged ("") and capped to avx2 and generic, then
 // restores the caller's setting. A cap that selects the same ISA as the uncapped run (avx2
-// on a CPU without AVX-512, say) is skipped: it would repeat the same kernels. Returns how
-// many caps ran (each ISA the uncapped run reaches down to, once).
-int for_each_isa_cap(const std::function<void(const char*)>& body) {
+// on a CPU without AVX-512, say) is skipped: it would repeat the same kernels
+// (isa_cap_count() caps run).
+void for_each_isa_cap(const std::function<void(const char*)>& body) {
   using convkit::detail::Isa;
   const char* saved = std::getenv("CONVKIT_MAX_ISA");
   const std::string saved_value = saved ? saved : "";
   const Isa top = convkit::detail::active_isa();
-  int caps = 0;
   for (const char* isa : {"", "avx2", "generic"}) {
     if (*isa) {
       const Isa cap = std::string(isa) == "avx2" ? Isa::avx2 : Isa::generic;
@@ -591,13 +590,11 @@ int for_each_isa_cap(const std::function<void(const char*)>& body) {
       unsetenv("CONVKIT_MAX_ISA");
     }
     body(isa);
-    ++caps;
   }
   if (saved)
     setenv("CONVKIT_MAX_ISA", saved_value.c_str(), 1);
   else
     unsetenv("CONVKIT_MAX_ISA");
-  return caps;
 }
 
 // How many caps for_each_isa_cap runs on this CPU (under the caller's CONVKIT_MAX_ISA).
